@@ -21,7 +21,13 @@ pub fn sniff(data: &[u8]) -> FileKind {
 
 /// Name and declared-type checks against the real kind: mismatch, double extension, bidi controls,
 /// no extension, dangerous types.
-pub fn check_name(scan: &mut Scan<'_>, part: &str, name: &str, declared_type: Option<&str>, kind: FileKind) {
+pub fn check_name(
+    scan: &mut Scan<'_>,
+    part: &str,
+    name: &str,
+    declared_type: Option<&str>,
+    kind: FileKind,
+) {
     let _ = (scan, part, name, declared_type, kind);
 }
 

@@ -110,7 +110,9 @@ impl std::fmt::Display for FileKind {
 impl FileKind {
     /// Whether a name's extension (lower case, no dot) fits this kind.
     pub fn fits_extension(self, ext: &str) -> bool {
-        self.extensions().iter().any(|e| e.eq_ignore_ascii_case(ext))
+        self.extensions()
+            .iter()
+            .any(|e| e.eq_ignore_ascii_case(ext))
     }
 }
 

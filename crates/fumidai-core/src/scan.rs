@@ -12,7 +12,12 @@ pub type Inspector = fn(&mut Scan<'_>, &FileInput<'_>, &mut FileReport);
 /// A dispatcher that opens nothing: it only hashes. Inspector crates use it in their own tests to see
 /// which children they hand on, without depending on the engine.
 pub fn hash_only(_scan: &mut Scan<'_>, input: FileInput<'_>) -> FileReport {
-    FileReport::new(input.name, input.declared_type, FileKind::Unknown, input.data)
+    FileReport::new(
+        input.name,
+        input.declared_type,
+        FileKind::Unknown,
+        input.data,
+    )
 }
 
 /// A file handed to the dispatcher. Borrowed: inspectors never copy what they can point into.
@@ -113,11 +118,19 @@ impl<'a> Scan<'a> {
     /// Past the depth limit the file is hashed but not opened, and NESTING_TOO_DEEP is recorded.
     pub fn inspect(&mut self, input: FileInput<'_>) -> FileReport {
         if self.depth >= self.limits.max_depth {
-            let detail = format!("depth limit {} reached at {}", self.limits.max_depth, input.part);
+            let detail = format!(
+                "depth limit {} reached at {}",
+                self.limits.max_depth, input.part
+            );
             if !self.has(&NESTING_TOO_DEEP) {
                 self.add(&NESTING_TOO_DEEP, &input.part, detail);
             }
-            return FileReport::new(input.name, input.declared_type, FileKind::Unknown, input.data);
+            return FileReport::new(
+                input.name,
+                input.declared_type,
+                FileKind::Unknown,
+                input.data,
+            );
         }
         self.depth += 1;
         let report = (self.dispatch)(self, input);
@@ -128,14 +141,23 @@ impl<'a> Scan<'a> {
     /// Inspects a file found inside the one at `parent_part` (archive entry, embedded object).
     pub fn inspect_child(&mut self, parent_part: &str, name: &str, data: &[u8]) -> FileReport {
         let part = child_part(parent_part, name);
-        self.inspect(FileInput { name, declared_type: None, data, part, whole: None })
+        self.inspect(FileInput {
+            name,
+            declared_type: None,
+            data,
+            part,
+            whole: None,
+        })
     }
 
     /// Counts one more archive entry or embedded object; false (with a finding) once the budget is spent.
     pub fn charge_entry(&mut self, part: &str) -> bool {
         self.entries += 1;
         if self.entries > self.limits.max_entries {
-            self.limit_reached(part, format!("more than {} entries", self.limits.max_entries));
+            self.limit_reached(
+                part,
+                format!("more than {} entries", self.limits.max_entries),
+            );
             return false;
         }
         self.within_time(part)
@@ -145,7 +167,13 @@ impl<'a> Scan<'a> {
     pub fn charge_inflated(&mut self, part: &str, bytes: u64) -> bool {
         self.inflated = self.inflated.saturating_add(bytes);
         if self.inflated > self.limits.max_inflated_bytes {
-            self.limit_reached(part, format!("more than {} bytes inflated", self.limits.max_inflated_bytes));
+            self.limit_reached(
+                part,
+                format!(
+                    "more than {} bytes inflated",
+                    self.limits.max_inflated_bytes
+                ),
+            );
             return false;
         }
         self.within_time(part)
@@ -154,7 +182,10 @@ impl<'a> Scan<'a> {
     /// False (with a finding) once the message's time is up. Call it in long loops.
     pub fn within_time(&mut self, part: &str) -> bool {
         if self.started.elapsed() > self.limits.max_time() {
-            self.limit_reached(part, format!("time limit of {} ms", self.limits.max_time_ms));
+            self.limit_reached(
+                part,
+                format!("time limit of {} ms", self.limits.max_time_ms),
+            );
             return false;
         }
         true
@@ -190,23 +221,42 @@ mod tests {
     fn leaf(scan: &mut Scan<'_>, input: FileInput<'_>) -> FileReport {
         let mut r = FileReport::new(input.name, input.declared_type, FileKind::Text, input.data);
         // Recurse forever: the depth limit must stop it.
-        r.children.push(scan.inspect_child(&input.part, "again", input.data));
+        r.children
+            .push(scan.inspect_child(&input.part, "again", input.data));
         r
     }
 
     #[test]
     fn depth_limit_stops_endless_recursion() {
-        let limits = Limits { max_depth: 5, ..Limits::default() };
+        let limits = Limits {
+            max_depth: 5,
+            ..Limits::default()
+        };
         let mut scan = Scan::new(&limits, leaf);
-        let r = scan.inspect(FileInput { name: "a", declared_type: None, data: b"x", part: "a".into(), whole: None });
+        let r = scan.inspect(FileInput {
+            name: "a",
+            declared_type: None,
+            data: b"x",
+            part: "a".into(),
+            whole: None,
+        });
         assert_eq!(r.walk().len(), 6);
-        assert_eq!(scan.findings().iter().filter(|f| f.id == "NESTING_TOO_DEEP").count(), 1);
+        assert_eq!(
+            scan.findings()
+                .iter()
+                .filter(|f| f.id == "NESTING_TOO_DEEP")
+                .count(),
+            1
+        );
         assert_eq!(scan.depth(), 0);
     }
 
     #[test]
     fn inflated_budget_reports_once() {
-        let limits = Limits { max_inflated_bytes: 10, ..Limits::default() };
+        let limits = Limits {
+            max_inflated_bytes: 10,
+            ..Limits::default()
+        };
         let mut scan = Scan::new(&limits, leaf);
         assert!(scan.charge_inflated("p", 10));
         assert!(!scan.charge_inflated("p", 1));

@@ -17,7 +17,11 @@ pub enum DecryptError {
 
 /// Decrypts an ECMA-376 encrypted OOXML package from the `EncryptionInfo` and `EncryptedPackage`
 /// streams of its OLE2 wrapper. Returns the plain ZIP package.
-pub fn decrypt_package(encryption_info: &[u8], encrypted_package: &[u8], password: &str) -> Result<Vec<u8>, DecryptError> {
+pub fn decrypt_package(
+    encryption_info: &[u8],
+    encrypted_package: &[u8],
+    password: &str,
+) -> Result<Vec<u8>, DecryptError> {
     let _ = (encryption_info, encrypted_package, password);
     Err(DecryptError::Unsupported("not yet".into()))
 }

@@ -1,0 +1,189 @@
+//! The engine's configuration: verdict thresholds, limits, score overrides and what the organisation
+//! knows about its own and its partners' senders. Every option has a default, so no file is needed.
+
+use crate::registry;
+use fumidai_core::Limits;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The shipped example: every option at its default, with a comment on each.
+pub const EXAMPLE: &str = include_str!("../../../docs/fumidai.example.toml");
+
+/// The whole engine configuration, as read from the `[engine]`-level tables of fumidai.toml.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub verdict: Thresholds,
+    pub limits: Limits,
+    /// Score overrides by finding id, e.g. `VBA_MACRO = 6.0`. Unknown ids are an error.
+    pub scores: BTreeMap<String, f64>,
+    pub sender: SenderConfig,
+}
+
+/// Total scores at which a message becomes suspicious and malicious.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Thresholds {
+    pub suspicious: f64,
+    pub malicious: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            suspicious: 5.0,
+            malicious: 10.0,
+        }
+    }
+}
+
+/// What the organisation knows about senders, for the display-name and spoofing checks.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SenderConfig {
+    /// The organisation's own mail domains.
+    pub own_domains: Vec<String>,
+    /// The organisation's own names as people write them in display names (e.g. "踏み台商事").
+    pub own_names: Vec<String>,
+    /// Partners whose name on a foreign address is impersonation.
+    pub partners: Vec<PartnerConfig>,
+    /// Passwords tried on every encrypted archive and document, besides those found in the body.
+    pub extra_passwords: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerConfig {
+    pub name: String,
+    pub domains: Vec<String>,
+}
+
+/// A configuration that could not be read or makes no sense.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Reads and validates a TOML file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Config::parse(&text).map_err(|e| match e {
+            ConfigError::Parse { message, .. } => ConfigError::Parse {
+                path: path.display().to_string(),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// Parses and validates TOML text.
+    pub fn parse(text: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: "<config>".into(),
+            message: e.to_string(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what the types alone cannot: known finding ids, sane thresholds and limits.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let t = &self.verdict;
+        if !(t.suspicious.is_finite()
+            && t.malicious.is_finite()
+            && 0.0 < t.suspicious
+            && t.suspicious <= t.malicious)
+        {
+            return Err(ConfigError::Invalid(format!(
+                "verdict thresholds must satisfy 0 < suspicious <= malicious (got {} and {})",
+                t.suspicious, t.malicious
+            )));
+        }
+        for (id, score) in &self.scores {
+            if registry::find(id).is_none() {
+                return Err(ConfigError::Invalid(format!(
+                    "scores.{id}: no such finding (see `fumidai findings` for the list)"
+                )));
+            }
+            if !score.is_finite() {
+                return Err(ConfigError::Invalid(format!(
+                    "scores.{id}: not a finite number"
+                )));
+            }
+        }
+        let l = &self.limits;
+        for (name, value) in [
+            ("max_depth", u64::from(l.max_depth)),
+            ("max_mime_depth", u64::from(l.max_mime_depth)),
+            ("max_parts", u64::from(l.max_parts)),
+            ("max_entries", u64::from(l.max_entries)),
+            ("max_inflated_bytes", l.max_inflated_bytes),
+            ("max_file_bytes", l.max_file_bytes),
+            ("max_ratio", l.max_ratio),
+            ("max_time_ms", l.max_time_ms),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Invalid(format!(
+                    "limits.{name} must be greater than 0"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The score a finding counts for under this configuration.
+    pub fn score_of(&self, id: &str, default: f64) -> f64 {
+        self.scores.get(id).copied().unwrap_or(default)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_config_is_the_default() {
+        assert_eq!(Config::parse("").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn shipped_example_is_valid_and_documents_the_defaults() {
+        assert_eq!(Config::parse(EXAMPLE).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn unknown_finding_id_is_rejected() {
+        let err = Config::parse("[scores]\nNO_SUCH_THING = 1.0\n").unwrap_err();
+        assert!(err.to_string().contains("NO_SUCH_THING"), "{err}");
+    }
+
+    #[test]
+    fn unknown_option_is_rejected() {
+        assert!(Config::parse("[limits]\nmax_dept = 3\n").is_err());
+    }
+
+    #[test]
+    fn inverted_thresholds_are_rejected() {
+        assert!(Config::parse("[verdict]\nsuspicious = 10.0\nmalicious = 5.0\n").is_err());
+    }
+
+    #[test]
+    fn score_override_applies() {
+        let c = Config::parse("[scores]\nUNINSPECTABLE = 7.5\n").unwrap();
+        assert_eq!(c.score_of("UNINSPECTABLE", 3.0), 7.5);
+        assert_eq!(c.score_of("NESTING_TOO_DEEP", 3.0), 3.0);
+    }
+}

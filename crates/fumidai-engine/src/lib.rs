@@ -1,0 +1,219 @@
+//! The fumidai inspection engine.
+//!
+//! A message flows parse → inspect → decide: [`fumidai_mime`] parses it; the body goes to the text checks
+//! (links, ZIP passwords); every attachment goes through [`dispatch`], which sniffs the real type and hands
+//! the file to the checker for its kind (archives, Office, XLM, carriers), recursively and within the
+//! [`fumidai_core::Limits`]; the sender checks run on the headers; the findings' scores (rspamd-style:
+//! each id counts once, at its highest score) add up to a [`Verdict`]. Front ends (CLI, milter, HTTP) call
+//! [`Engine::scan`] and nothing else.
+
+pub mod config;
+mod dispatch;
+pub mod registry;
+mod report;
+
+pub use config::{Config, ConfigError};
+pub use report::{MessageReport, Verdict};
+
+use fumidai_core::{FileInput, Finding, Scan};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Instant;
+
+/// What the MTA knows about a message beyond its bytes (empty for files scanned from disk).
+#[derive(Debug, Clone, Default)]
+pub struct Envelope {
+    pub mail_from: Option<String>,
+}
+
+/// A scan that could not complete: the message must not be treated as inspected.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error("internal error while inspecting the message: {0}")]
+    Panicked(String),
+}
+
+/// The engine: configuration plus the checkers. Cheap to share between threads.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    config: Config,
+    sender: fumidai_mime::SenderContext,
+}
+
+impl Engine {
+    pub fn new(config: Config) -> Result<Engine, ConfigError> {
+        config.validate()?;
+        let s = &config.sender;
+        let sender = fumidai_mime::SenderContext {
+            envelope_from: None,
+            own_domains: s.own_domains.clone(),
+            own_names: s.own_names.clone(),
+            partners: s
+                .partners
+                .iter()
+                .map(|p| fumidai_mime::Partner {
+                    name: p.name.clone(),
+                    domains: p.domains.clone(),
+                })
+                .collect(),
+        };
+        Ok(Engine { config, sender })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Inspects one message. A bug in a checker is caught and returned as an error, never a lost message.
+    pub fn scan(&self, raw: &[u8], envelope: &Envelope) -> Result<MessageReport, ScanError> {
+        guard(|| self.scan_inner(raw, envelope))
+    }
+
+    /// Inspects one file as if it were a message's only attachment (files on disk, API uploads).
+    pub fn scan_file(&self, name: &str, data: &[u8]) -> Result<MessageReport, ScanError> {
+        guard(|| {
+            let started = Instant::now();
+            let mut scan = self.new_scan();
+            let input = FileInput {
+                name,
+                declared_type: None,
+                data,
+                part: name.to_owned(),
+                whole: None,
+            };
+            let attachments = vec![scan.inspect(input)];
+            self.decide(scan, None, None, attachments, started)
+        })
+    }
+
+    fn new_scan(&self) -> Scan<'_> {
+        let mut scan = Scan::new(&self.config.limits, dispatch::dispatch);
+        for p in &self.config.sender.extra_passwords {
+            scan.add_password(p.clone());
+        }
+        scan
+    }
+
+    fn scan_inner(&self, raw: &[u8], envelope: &Envelope) -> MessageReport {
+        let started = Instant::now();
+        let mut scan = self.new_scan();
+        let msg = fumidai_mime::parse(&mut scan, raw);
+        let body = dispatch::inspect_body(&mut scan, "body", &msg);
+        let mut attachments = Vec::with_capacity(msg.attachments.len());
+        for att in &msg.attachments {
+            let input = FileInput {
+                name: &att.name,
+                declared_type: att.declared_type.as_deref(),
+                data: &att.data,
+                part: att.part.clone(),
+                whole: None,
+            };
+            attachments.push(scan.inspect(input));
+        }
+
+        let mut sender = self.sender.clone();
+        sender.envelope_from = envelope.mail_from.clone();
+        fumidai_mime::check_headers(&mut scan, &msg, &sender);
+        let risky_content = body.risky_links > 0
+            || scan
+                .findings()
+                .iter()
+                .any(|f| f.part != "headers" && f.score >= 3.0);
+        fumidai_mime::check_reply_chain(&mut scan, &msg, risky_content);
+        self.decide(
+            scan,
+            msg.message_id.clone(),
+            msg.subject.clone(),
+            attachments,
+            started,
+        )
+    }
+
+    /// Applies configured scores and thresholds to what the scan found.
+    fn decide(
+        &self,
+        scan: Scan<'_>,
+        message_id: Option<String>,
+        subject: Option<String>,
+        attachments: Vec<fumidai_core::FileReport>,
+        started: Instant,
+    ) -> MessageReport {
+        let mut findings = scan.into_findings();
+        for f in &mut findings {
+            f.score = self.config.score_of(f.id, f.score);
+        }
+        let score = total_score(&findings);
+        let t = &self.config.verdict;
+        let verdict = if score >= t.malicious {
+            Verdict::Malicious
+        } else if score >= t.suspicious {
+            Verdict::Suspicious
+        } else {
+            Verdict::Clean
+        };
+        MessageReport {
+            path: None,
+            message_id,
+            subject,
+            verdict,
+            score,
+            findings,
+            attachments,
+            elapsed_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        }
+    }
+}
+
+/// Runs a scan, turning a panic in any checker into an error the front end must act on.
+fn guard(f: impl FnOnce() -> MessageReport) -> Result<MessageReport, ScanError> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
+        let text = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_owned());
+        ScanError::Panicked(text)
+    })
+}
+
+/// Each finding id counts once, at its highest score, like an rspamd symbol: a hundred IP-literal links
+/// are one piece of evidence, not a hundred.
+fn total_score(findings: &[Finding]) -> f64 {
+    let mut best: std::collections::BTreeMap<&str, f64> = std::collections::BTreeMap::new();
+    for f in findings {
+        let e = best.entry(f.id).or_insert(f64::MIN);
+        *e = e.max(f.score);
+    }
+    // Start from +0.0: an empty f64 sum is -0.0, which would print as "-0".
+    let total: f64 = best.values().fold(0.0, |a, b| a + b);
+    (total * 100.0).round() / 100.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(id: &'static str, score: f64) -> Finding {
+        Finding {
+            id,
+            score,
+            part: "p".into(),
+            detail: String::new(),
+        }
+    }
+
+    #[test]
+    fn repeated_ids_count_once_at_their_highest_score() {
+        let f = [finding("A", 2.0), finding("A", 3.0), finding("B", 1.5)];
+        assert_eq!(total_score(&f), 4.5);
+    }
+
+    #[test]
+    fn no_findings_score_positive_zero() {
+        assert!(total_score(&[]).is_sign_positive());
+    }
+
+    #[test]
+    fn negative_scores_lower_the_total() {
+        assert_eq!(total_score(&[finding("A", 4.0), finding("W", -1.0)]), 3.0);
+    }
+}

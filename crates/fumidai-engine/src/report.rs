@@ -1,0 +1,44 @@
+//! What a scan says about one message.
+
+use fumidai_core::{FileReport, Finding};
+use serde::Serialize;
+
+/// The verdict of one message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Clean,
+    Suspicious,
+    Malicious,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Clean => "clean",
+            Verdict::Suspicious => "suspicious",
+            Verdict::Malicious => "malicious",
+        }
+    }
+}
+
+/// One message's result; serialises to the documented JSON line.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MessageReport {
+    /// Where the message came from (file, `mbox#N`), set by the front end.
+    pub path: Option<String>,
+    pub message_id: Option<String>,
+    pub subject: Option<String>,
+    pub verdict: Verdict,
+    pub score: f64,
+    pub findings: Vec<Finding>,
+    pub attachments: Vec<FileReport>,
+    pub elapsed_us: u64,
+}
+
+impl MessageReport {
+    /// Whether a finding with this id was raised anywhere in the message.
+    pub fn has(&self, id: &str) -> bool {
+        self.findings.iter().any(|f| f.id == id)
+    }
+}

@@ -1,0 +1,150 @@
+//! `fumidai`: the command-line front end. Thin over [`fumidai_engine::Engine`].
+
+mod inputs;
+mod output;
+mod scan;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use fumidai_engine::{Config, Engine};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Exit code for errors, as clamscan: 0 clean, 1 something found, 2 an error.
+const EXIT_ERROR: u8 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "fumidai",
+    version,
+    about = "Mail-security gateway against Emotet-style attack mail (踏み台対策)"
+)]
+struct Cli {
+    /// Configuration file (TOML). Default: $FUMIDAI_CONFIG, else /etc/fumidai/fumidai.toml if present,
+    /// else built-in defaults.
+    #[arg(long, short = 'c', global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Scan .eml files, directories (recursively), mbox files and Maildirs.
+    Scan(scan::ScanArgs),
+    /// Configuration commands.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// List every finding id with its default score and meaning.
+    Findings(FindingsArgs),
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate a configuration file and show the effective settings.
+    Check {
+        /// The file to check (default: as for --config).
+        file: Option<PathBuf>,
+        /// Print the effective configuration as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the documented default configuration (every option, commented).
+    Default,
+}
+
+#[derive(Args)]
+struct FindingsArgs {
+    /// JSON array instead of a table.
+    #[arg(long, conflicts_with = "markdown")]
+    json: bool,
+    /// The Markdown table kept in docs/findings.md.
+    #[arg(long)]
+    markdown: bool,
+}
+
+fn main() -> ExitCode {
+    init_logging();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("fumidai: error: {e:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FUMIDAI_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Scan(args) => {
+            let engine = Engine::new(load_config(cli.config.as_deref())?.1)?;
+            scan::run(&engine, &args)
+        }
+        Command::Config(ConfigCommand::Check { file, json }) => {
+            let (source, config) = load_config(file.as_deref().or(cli.config.as_deref()))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&config)?);
+            } else {
+                println!("{source}: OK");
+                let t = &config.verdict;
+                println!(
+                    "  verdict: suspicious at score >= {}, malicious at >= {}",
+                    t.suspicious, t.malicious
+                );
+                println!("  score overrides: {}", config.scores.len());
+                println!(
+                    "  own domains: {}",
+                    list_or_none(&config.sender.own_domains)
+                );
+                println!("  partners: {}", config.sender.partners.len());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config(ConfigCommand::Default) => {
+            print!("{}", fumidai_engine::config::EXAMPLE);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Findings(args) => {
+            output::print_findings(args.json, args.markdown)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "(none)".to_owned()
+    } else {
+        items.join(", ")
+    }
+}
+
+/// The configuration to use and where it came from.
+fn load_config(explicit: Option<&Path>) -> anyhow::Result<(String, Config)> {
+    let env = std::env::var_os("FUMIDAI_CONFIG").map(PathBuf::from);
+    let system = Path::new("/etc/fumidai/fumidai.toml");
+    let path = match (explicit, env) {
+        (Some(p), _) => Some(p.to_path_buf()),
+        (None, Some(p)) => Some(p),
+        (None, None) if system.exists() => Some(system.to_path_buf()),
+        (None, None) => None,
+    };
+    match path {
+        Some(p) => {
+            let config =
+                Config::load(&p).with_context(|| "configuration is not valid".to_string())?;
+            Ok((p.display().to_string(), config))
+        }
+        None => Ok(("built-in defaults".to_owned(), Config::default())),
+    }
+}
