@@ -31,8 +31,8 @@ mod zipread;
 
 pub mod findings {
     fumidai_core::findings! {
-        VBA_MACRO = 3.0, "The document carries a VBA macro project.";
-        VBA_AUTOEXEC = 4.0, "A VBA macro runs by itself when the document is opened or closed (AutoOpen, Workbook_Open ...).";
+        VBA_MACRO = 5.0, "The document carries a VBA macro project (mailed macro documents are held by default, as m-FILTER does).";
+        VBA_AUTOEXEC = 5.0, "A VBA macro runs by itself when the document is opened or closed (AutoOpen, Workbook_Open ...).";
         VBA_SUSPICIOUS = 4.0, "VBA code runs programs, downloads, writes files, calls the Windows API or obfuscates strings.";
         VBA_ACTIVEX_EVENT = 1.0, "VBA code handles ActiveX control events (Click, Change ...), run when the user touches a control.";
         VBA_STOMPING = 6.0, "A VBA module has compiled p-code but its source was removed (VBA stomping hides the real code).";

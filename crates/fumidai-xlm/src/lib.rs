@@ -24,7 +24,7 @@ mod xlsb;
 pub mod findings {
     fumidai_core::findings! {
         XLM_MACRO = 5.0, "The workbook has an Excel 4.0 (XLM) macro sheet.";
-        XLM_AUTO_OPEN = 4.0, "An Auto_Open name makes the XLM macro run as soon as the workbook is opened.";
+        XLM_AUTO_OPEN = 5.0, "An Auto_Open name makes the XLM macro run as soon as the workbook is opened.";
         XLM_SUSPICIOUS_CALL = 4.0, "An XLM macro calls EXEC, CALL, REGISTER or file writers, or holds downloader strings (URLs, urlmon, powershell ...).";
         XLM_HIDDEN_SHEET = 2.0, "An XLM macro sheet is hidden or very hidden.";
         XLM_ENCRYPTED_WORKBOOK = 3.0, "The .xls workbook is encrypted (FILEPASS) and could not be decrypted: macro sheets in it cannot be ruled out.";
