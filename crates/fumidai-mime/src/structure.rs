@@ -30,6 +30,9 @@ pub struct Walker<'s, 'a, 'x> {
     declared: HashSet<Vec<u8>>,
     texts: Vec<String>,
     htmls: Vec<String>,
+    /// Raw byte ranges of attached messages: their own multiparts are theirs (the engine parses them
+    /// again), so the sweep for undeclared boundaries must not mistake them for hidden parts.
+    attached_messages: Vec<std::ops::Range<usize>>,
 }
 
 impl<'s, 'a, 'x> Walker<'s, 'a, 'x> {
@@ -45,6 +48,7 @@ impl<'s, 'a, 'x> Walker<'s, 'a, 'x> {
             declared: HashSet::new(),
             texts: Vec::new(),
             htmls: Vec::new(),
+            attached_messages: Vec::new(),
         }
     }
 
@@ -309,7 +313,9 @@ impl<'s, 'a, 'x> Walker<'s, 'a, 'x> {
                 {
                     continue;
                 }
-                if self.seen.contains(&self.offset(pbody)) {
+                let at = self.offset(pbody);
+                if self.seen.contains(&at) || self.attached_messages.iter().any(|r| r.contains(&at))
+                {
                     continue;
                 }
                 child += 1;
@@ -388,6 +394,11 @@ impl<'s, 'a, 'x> Walker<'s, 'a, 'x> {
             name.clone()
         };
         let declared_type = ct.map(|c| c.value.clone()).filter(|v| !v.is_empty());
+        if ctype == "message/rfc822" {
+            let start = self.offset(body);
+            self.attached_messages
+                .push(start..start.saturating_add(body.len()));
+        }
         self.msg.attachments.push(Attachment {
             name,
             alt_names: alt,

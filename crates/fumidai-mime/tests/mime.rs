@@ -437,3 +437,22 @@ fn reply_chain_hijack_on_generated_mail() {
     assert_eq!(ids(f), vec!["REPLY_CHAIN_HIJACK"]);
     assert!(f[0].detail.contains("example.org"));
 }
+
+#[test]
+fn attached_message_multiparts_are_not_hidden_parts() {
+    // rfc/002.eml attaches a message whose own multipart holds a GIF: that GIF belongs to the inner
+    // message (the engine parses it again), not to the outer one.
+    let raw = corpus("email/mail-parser/rfc/002.eml");
+    let (names, findings) = with_parsed(&raw, |m| {
+        m.attachments
+            .iter()
+            .map(|a| (a.name.clone(), a.declared_type.clone()))
+            .collect::<Vec<_>>()
+    });
+    assert!(
+        !ids(&findings).contains(&"MIME_HIDDEN_PARTS"),
+        "{findings:?}"
+    );
+    assert_eq!(names.len(), 1, "{names:?}");
+    assert_eq!(names[0].1.as_deref(), Some("message/rfc822"));
+}

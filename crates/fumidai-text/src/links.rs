@@ -63,10 +63,11 @@ const EXECUTABLE_EXT: &[&str] = &[
 ];
 
 /// Extensions of archives and macro-capable documents: often the first stage, often legitimate too.
+/// Web pages (.html, .htm, .shtml) are what links normally point at, so they are not listed.
 const RISKY_EXT: &[&str] = &[
     "zip", "rar", "7z", "gz", "tgz", "tar", "cab", "lzh", "ace", "arj", "z", "xz", "bz2", "doc",
     "docm", "dot", "dotm", "xls", "xlsm", "xlsb", "xlm", "xlam", "xla", "ppt", "pptm", "ppsm",
-    "potm", "rtf", "slk", "iqy", "svg", "html", "htm", "shtml", "mht",
+    "potm", "rtf", "slk", "iqy", "svg", "mht",
 ];
 
 /// Where a URL was found: decides which checks apply.

@@ -281,3 +281,17 @@ fn alternatives_count_each_url_once() {
     assert_eq!(s, LinkSummary { links: 1, risky: 0 });
     assert!(f.is_empty());
 }
+
+#[test]
+fn links_to_web_pages_are_not_downloads() {
+    let (summary, findings) = run(
+        "see http://www.example.co.jp/products/index.html and https://example.com/a.htm",
+        "",
+    );
+    assert_eq!(summary.risky, 0, "{findings:?}");
+    let (_, findings) = run("get http://example.com/invoice.zip", "");
+    assert!(
+        ids(&findings).contains(&"LINK_RISKY_DOWNLOAD"),
+        "{findings:?}"
+    );
+}
