@@ -9,6 +9,7 @@ use crate::findings::{
 use crate::sniff::sniff;
 use fumidai_core::{FileInput, FileKind, FileReport, Scan};
 use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 
 /// Keys counted wherever they appear.
@@ -35,6 +36,13 @@ const MAX_STREAM: u64 = 64 << 20;
 const MAX_STRINGS: usize = 200;
 /// Longest string decoded.
 const MAX_STRING: usize = 4096;
+/// Input bytes one string may span (escapes, line continuations): an unterminated `(` or `<` stops here
+/// instead of running to the end of the file.
+const MAX_STRING_SPAN: usize = 16 * MAX_STRING;
+/// Embedded-file references resolved per scanned text.
+const MAX_EF_REFS: usize = 10_000;
+/// How far apart a filespec name and its /EF reference may be.
+const NEAR: usize = 2048;
 
 /// A file embedded in the PDF.
 #[derive(Debug, Clone, PartialEq)]
@@ -117,14 +125,16 @@ fn skip_ws(d: &[u8], mut i: usize) -> usize {
 }
 
 /// A literal `( )` or hex `< >` string at `pos` (after whitespace): its bytes and end.
+/// At most [`MAX_STRING_SPAN`] bytes are read, so an unterminated string costs a bounded amount.
 pub fn read_string(d: &[u8], pos: usize) -> Option<(Vec<u8>, usize)> {
     let mut i = skip_ws(d, pos);
+    let stop = i.saturating_add(MAX_STRING_SPAN).min(d.len());
     let mut out = Vec::new();
     match d.get(i)? {
         b'(' => {
             let mut depth = 1u32;
             i += 1;
-            while let Some(&b) = d.get(i) {
+            while let Some(&b) = d.get(i).filter(|_| i < stop) {
                 i += 1;
                 let byte = match b {
                     b'\\' => {
@@ -154,11 +164,11 @@ pub fn read_string(d: &[u8], pos: usize) -> Option<(Vec<u8>, usize)> {
                         }
                     }
                     b'(' => {
-                        depth += 1;
+                        depth = depth.saturating_add(1);
                         Some(b)
                     }
                     b')' => {
-                        depth -= 1;
+                        depth = depth.saturating_sub(1);
                         if depth == 0 {
                             return Some((out, i));
                         }
@@ -175,7 +185,7 @@ pub fn read_string(d: &[u8], pos: usize) -> Option<(Vec<u8>, usize)> {
         b'<' if d.get(i + 1) != Some(&b'<') => {
             i += 1;
             let mut nib: Option<u8> = None;
-            while let Some(&b) = d.get(i) {
+            while let Some(&b) = d.get(i).filter(|_| i < stop) {
                 i += 1;
                 if b == b'>' {
                     break;
@@ -236,6 +246,21 @@ fn scan_text(d: &[u8], st: &mut PdfScan<'_>) {
     let mut ef_refs: Vec<(usize, u32)> = Vec::new();
     let mut spec_names: Vec<(usize, bool, String)> = Vec::new();
     let mut last_launch: Option<usize> = None;
+    // Bytes that string reads may cover in total: every "/F (" starts a read, and "/F(/F(/F(..." would
+    // otherwise read the rest of the file once per name (quadratic). Honest files read each string once.
+    let mut string_budget = d.len().saturating_mul(2).saturating_add(1 << 20);
+    let mut budget_spent = false;
+    let mut string_at = |d: &[u8], end: usize| {
+        if string_budget == 0 {
+            budget_spent = true;
+            return None;
+        }
+        let r = read_string(d, end);
+        if let Some((_, e)) = &r {
+            string_budget = string_budget.saturating_sub(e.saturating_sub(end));
+        }
+        r
+    };
     for pos in memchr::memchr_iter(b'/', d) {
         let (name, escaped, end) = read_name(d, pos);
         if let Some(k) = KEYS.iter().position(|k| *k == name) {
@@ -251,7 +276,7 @@ fn scan_text(d: &[u8], st: &mut PdfScan<'_>) {
         }
         match name.as_str() {
             "URI" if st.uris.len() < MAX_STRINGS => {
-                if let Some((s, _)) = read_string(d, end) {
+                if let Some((s, _)) = string_at(d, end) {
                     let u = text(&s).trim().to_owned();
                     if !u.is_empty() && !st.uris.contains(&u) {
                         st.uris.push(u);
@@ -259,13 +284,13 @@ fn scan_text(d: &[u8], st: &mut PdfScan<'_>) {
                 }
             }
             "JS" if st.js.len() < 16 => {
-                if let Some((s, _)) = read_string(d, end) {
+                if let Some((s, _)) = string_at(d, end) {
                     st.js.push(clip(&text(&s), 120));
                 }
             }
             "Launch" => last_launch = Some(pos),
             "F" | "UF" | "Win" | "Unix" | "P" => {
-                if let Some((s, _)) = read_string(d, end) {
+                if let Some((s, _)) = string_at(d, end) {
                     let t = text(&s);
                     if name == "F" || name == "UF" {
                         spec_names.push((pos, name == "UF", t.clone()));
@@ -279,7 +304,8 @@ fn scan_text(d: &[u8], st: &mut PdfScan<'_>) {
                 } else if name == "F" {
                     // "/EF << /F 12 0 R >>": the embedded-file stream of a filespec.
                     let before = d.get(pos.saturating_sub(16)..pos).unwrap_or(&[]);
-                    if memchr::memmem::find(before, b"/EF").is_some() {
+                    if memchr::memmem::find(before, b"/EF").is_some() && ef_refs.len() < MAX_EF_REFS
+                    {
                         if let Some(n) = read_ref(d, end) {
                             ef_refs.push((pos, n));
                         }
@@ -289,17 +315,29 @@ fn scan_text(d: &[u8], st: &mut PdfScan<'_>) {
             _ => {}
         }
     }
+    if budget_spent {
+        st.problems
+            .push("string reads stopped: too many unterminated strings".to_owned());
+    }
     // Each embedded-file reference takes the nearest filespec name (/UF preferred) within its dictionary.
+    // Searches stay within NEAR bytes of the reference, so many references cost linear time.
     for (at, obj) in ef_refs {
         // Same object only: between the surrounding "endobj"s (object streams have none: distance decides).
-        let lo = memchr::memmem::rfind(d.get(..at).unwrap_or(&[]), b"endobj").unwrap_or(0);
+        let window_lo = at.saturating_sub(NEAR);
+        let lo = memchr::memmem::rfind(d.get(window_lo..at).unwrap_or(&[]), b"endobj")
+            .map_or(window_lo, |p| window_lo + p);
         let hi = d
-            .get(at..)
+            .get(at..d.len().min(at.saturating_add(NEAR)))
             .and_then(|r| memchr::memmem::find(r, b"endobj"))
             .map_or(d.len(), |p| at + p);
+        // spec_names is in position order.
+        let first = spec_names.partition_point(|(p, _, _)| *p < lo);
         let near = spec_names
+            .get(first..)
+            .unwrap_or(&[])
             .iter()
-            .filter(|(p, _, n)| *p >= lo && *p < hi && p.abs_diff(at) < 2048 && !n.is_empty())
+            .take_while(|(p, _, _)| *p < hi && *p < at.saturating_add(NEAR))
+            .filter(|(p, _, n)| p.abs_diff(at) < NEAR && !n.is_empty())
             .min_by_key(|(p, uf, _)| (p.abs_diff(at) / 256, !uf));
         if let Some((_, _, n)) = near {
             if st.names.len() < 10_000 {
@@ -454,12 +492,18 @@ pub fn scan_pdf<'a>(scan: &mut Scan<'_>, part: &str, d: &'a [u8]) -> PdfScan<'a>
         ));
     }
     let names = std::mem::take(&mut st.names);
+    // Lookups by object number (first occurrence wins), so many names and streams cost linear time.
+    let mut untyped_by_obj: HashMap<u32, (&'a [u8], bool)> = HashMap::new();
+    for &(o, raw, flate) in &untyped {
+        untyped_by_obj.entry(o).or_insert((raw, flate));
+    }
+    let mut have: HashSet<u32> = st.embedded.iter().filter_map(|e| e.object).collect();
     // Streams that a filespec's /EF names as its file, though not typed /EmbeddedFile.
     for (obj, _) in &names {
-        if st.embedded.iter().any(|e| e.object == Some(*obj)) || st.stopped {
+        if st.stopped || !have.insert(*obj) {
             continue;
         }
-        if let Some(&(_, raw, flate)) = untyped.iter().find(|(o, _, _)| o == obj) {
+        if let Some(&(raw, flate)) = untyped_by_obj.get(obj) {
             let data = if flate {
                 inflate(scan, part, raw, &mut st).map(Cow::Owned)
             } else {
@@ -472,11 +516,15 @@ pub fn scan_pdf<'a>(scan: &mut Scan<'_>, part: &str, d: &'a [u8]) -> PdfScan<'a>
             });
         }
     }
+    let mut name_of: HashMap<u32, &str> = HashMap::new();
+    for (o, s) in &names {
+        name_of.entry(*o).or_insert(s);
+    }
     for e in &mut st.embedded {
         e.name = e
             .object
-            .and_then(|o| names.iter().find(|(n, _)| *n == o))
-            .map(|(_, s)| s.clone());
+            .and_then(|o| name_of.get(&o))
+            .map(|s| (*s).to_owned());
     }
     st
 }

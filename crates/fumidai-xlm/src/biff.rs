@@ -9,6 +9,7 @@ use crate::evidence::{is_auto_open_name, Evidence, Visibility};
 use crate::ptg::{self, decode_biff8_chars, u16_at, u32_at, Biff};
 use encoding_rs::Encoding;
 use fumidai_core::Scan;
+use std::collections::HashSet;
 
 const BOF: u16 = 0x0809;
 const EOF: u16 = 0x000A;
@@ -64,6 +65,9 @@ pub(crate) fn parse(scan: &mut Scan<'_>, part: &str, stream: &[u8], decrypted: b
     };
     let mut codepage: &'static Encoding = encoding_rs::WINDOWS_1252;
     let mut sheets: Vec<SheetEntry> = Vec::new();
+    // Offsets of sheets listed as macro sheets: every BOF looks itself up here (a scan of `sheets` per
+    // BOF was quadratic on streams of empty BOF records).
+    let mut macro_offsets: HashSet<u32> = HashSet::new();
     // (offset, dt) of every substream BOF after the first.
     let mut substreams: Vec<(u32, u16)> = Vec::new();
     let mut in_macro = false;
@@ -88,9 +92,8 @@ pub(crate) fn parse(scan: &mut Scan<'_>, part: &str, stream: &[u8], decrypted: b
                 if pos > 0 && substreams.len() < MAX_SUBSTREAMS {
                     substreams.push((pos as u32, dt));
                 }
-                let listed_macro = sheets.iter().any(|s| {
-                    s.offset as usize == pos && s.sheet_type == SHEET_TYPE_MACRO && !encrypted
-                });
+                let listed_macro =
+                    !encrypted && u32::try_from(pos).is_ok_and(|p| macro_offsets.contains(&p));
                 in_macro = pos > 0 && (dt == DT_MACRO_SHEET || listed_macro);
             }
             EOF => {
@@ -120,6 +123,9 @@ pub(crate) fn parse(scan: &mut Scan<'_>, part: &str, stream: &[u8], decrypted: b
             }
             BOUNDSHEET if sheets.len() < MAX_SHEETS => {
                 if let Some(s) = boundsheet(data, version, codepage) {
+                    if s.sheet_type == SHEET_TYPE_MACRO {
+                        macro_offsets.insert(s.offset);
+                    }
                     sheets.push(s);
                 }
             }
@@ -147,10 +153,14 @@ pub(crate) fn parse(scan: &mut Scan<'_>, part: &str, stream: &[u8], decrypted: b
         pos = end;
     }
 
+    let macro_bofs: HashSet<u32> = substreams
+        .iter()
+        .filter(|&&(_, dt)| dt == DT_MACRO_SHEET)
+        .map(|&(o, _)| o)
+        .collect();
+    let sheet_offsets: HashSet<u32> = sheets.iter().map(|s| s.offset).collect();
     for s in &sheets {
-        let bof_macro = substreams
-            .iter()
-            .any(|&(o, dt)| o == s.offset && dt == DT_MACRO_SHEET);
+        let bof_macro = macro_bofs.contains(&s.offset);
         let listed_macro = s.sheet_type == SHEET_TYPE_MACRO && !encrypted;
         if bof_macro || listed_macro {
             if encrypted {
@@ -165,7 +175,7 @@ pub(crate) fn parse(scan: &mut Scan<'_>, part: &str, stream: &[u8], decrypted: b
         }
     }
     for &(o, dt) in &substreams {
-        if dt == DT_MACRO_SHEET && !sheets.iter().any(|s| s.offset == o) {
+        if dt == DT_MACRO_SHEET && !sheet_offsets.contains(&o) {
             let note = if encrypted {
                 " (encrypted workbook)"
             } else {
