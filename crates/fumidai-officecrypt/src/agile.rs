@@ -10,7 +10,7 @@ use crate::digest_alg::{same, utf16le, HashAlg};
 use crate::{plain_size, DecryptError};
 
 /// Hostile headers cannot make us hash more than this many rounds (Office writes 100,000).
-pub const MAX_SPIN_COUNT: u32 = 10_000_000;
+pub const MAX_SPIN_COUNT: u32 = 1_000_000;
 const SEGMENT: usize = 4096;
 const BLOCK_VERIFIER_INPUT: [u8; 8] = [0xfe, 0xa7, 0xd2, 0x76, 0x3b, 0x4b, 0x9e, 0x79];
 const BLOCK_VERIFIER_VALUE: [u8; 8] = [0xd7, 0xaa, 0x0f, 0x6d, 0x30, 0x61, 0x34, 0x4e];
