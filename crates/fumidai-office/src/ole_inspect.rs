@@ -283,9 +283,12 @@ fn encrypted_package(
                     );
                 }
                 if scan.charge_inflated(part, plain.len() as u64) {
+                    // The plain package keeps the document's own name, so the name checks judge the
+                    // real (decrypted) type against what the sender called it.
+                    let name = report.name.clone();
                     report
                         .children
-                        .push(scan.inspect_child(part, "(decrypted)", &plain));
+                        .push(scan.inspect_child(part, &name, &plain));
                 }
                 return;
             }
