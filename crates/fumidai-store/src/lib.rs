@@ -1,7 +1,75 @@
 //! fumidai's storage layer: one [`Store`] trait, two backends (embedded SQLite by default, PostgreSQL when
 //! several nodes share state), versioned migrations run on open.
+//!
+//! [`open`] picks the backend from the location: a file path or `sqlite:` URL gives SQLite (file and parent
+//! directory created; WAL journal, 5 s busy timeout, `synchronous=NORMAL`: a crash may lose the last commits of
+//! history, never corrupt it — the quarantine will want `FULL`), `postgres://`/`postgresql://` gives PostgreSQL
+//! (no TLS; add `?options[search_path]=myschema` to use a schema other than `public`; connections use
+//! `synchronous_commit=off`, the same trade-off as SQLite's NORMAL, unless the URL sets it). A database that is down or
+//! refuses gives [`StoreError::Unavailable`] within about 5 seconds.
+//!
+//! # Schema
+//!
+//! Migrations are SQL files per backend under `src/migrations/{sqlite,postgres}/NNNN_name.sql`, embedded in the
+//! binary and applied in order, each in its own transaction, recorded in `schema_migrations (version, name,
+//! applied_at)`. Applying is idempotent; on PostgreSQL a session advisory lock (keyed by the schema) makes nodes
+//! that start together apply each step once. New tables (quarantine, events, alert cases) are new steps plus a
+//! module per concern in `src/sqlite/` and `src/postgres/`.
+//!
+//! Exchange history (step 1):
+//! - `address_exchange (local_address, external_address)` — primary key, so a lookup is one B-tree probe.
+//! - `domain_exchange (local_org, external_domain)` — the local organisation is the registrable domain of the
+//!   local address, the external domain the registrable domain of the external address (Public Suffix List):
+//!   `taro@mail.example.co.jp` belongs to `example.co.jp`. Indexed by `external_domain` too.
+//! - each row: `first_seen`, `last_seen`, `outbound_count`, `inbound_count`, `last_outbound`, `last_inbound`
+//!   (Unix seconds, UTC).
+//! - `exchange_seen (key, at)` — dedup keys, see below.
+//!
+//! Addresses are trimmed, lower-cased and their domains IDNA-encoded (`info@例え.jp` → `info@xn--r8jz45g.jp`)
+//! before they are stored or looked up; exchanges whose addresses are not `local@domain` are skipped.
+//!
+//! # Idempotency
+//!
+//! An exchange is identified by (local, external, direction, time in seconds), normalised. [`Store::record`]
+//! stores the first 8 bytes of SHA-256 of that tuple in `exchange_seen` and adds to the counts only the
+//! exchanges whose key was new, atomically: on SQLite a batch is one multi-row INSERT into the `exchange_input`
+//! view whose INSTEAD OF trigger checks the key and upserts both levels; on PostgreSQL one statement (arrays
+//! through UNNEST, `ON CONFLICT DO NOTHING RETURNING` for the keys, then grouped upserts). Re-importing the same mbox or log therefore leaves identical counts, and so does a milter that
+//! retries a batch, or two nodes recording the same message. The price: two different messages between the same
+//! pair in the same direction within the same second count once, which the rule does not care about. Keys cost
+//! 16 bytes an exchange; [`Store::prune_dedup_keys`] drops old ones — only re-imports of data older than the
+//! pruning horizon could then be counted twice, so prune well beyond any import window (e.g. keep 400 days).
+//!
+//! # Why inbound-only exchange does not count by default
+//!
+//! The store keeps both directions, but the "no exchange in the last 90 days" rule (in `fumidai-history`)
+//! counts outbound mail by default: anyone can send one harmless mail to "warm up" a relationship and then send
+//! the attack mail as a known correspondent; an organisation that *wrote* to an address chose to. For the same
+//! reason [`Store::outbound_correspondent_domains`] exists next to [`Store::correspondent_domains`] for the
+//! look-alike check: a look-alike domain that only ever sent us mail must not become a known correspondent.
+//!
+//! # Tests and benchmark
+//!
+//! `tests/store.rs` runs one suite against both backends. The PostgreSQL half connects to
+//! `FUMIDAI_TEST_POSTGRES` (default `postgres://postgres@127.0.0.1:5432/test`), works in a fresh
+//! `test_<random>` schema dropped at the end, and prints `skipped: no PostgreSQL at ...` and passes when no
+//! server answers. `benches/history.rs` (`cargo bench -p fumidai-store --bench history`) fills each backend with
+//! `FUMIDAI_BENCH_PAIRS` pairs (default 10 million) and prints lookup latency and recording throughput.
+//!
+//! Limits: no TLS to PostgreSQL; no retention of history rows (a pair seen once stays forever; the rule reads
+//! `last_*`); the 64-bit dedup key can, very rarely, make two different exchanges count once.
 
 use async_trait::async_trait;
+
+mod batch;
+pub mod migrations;
+pub mod normalize;
+pub mod postgres;
+pub mod sqlite;
+
+pub use normalize::{normalize_address, normalize_domain, registrable_domain};
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
 
 /// Which way a message went, seen from the organisation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -87,4 +155,112 @@ pub trait Store: Send + Sync {
     async fn whitelist_add(&self, entry: &WhitelistEntry) -> Result<(), StoreError>;
     async fn whitelist_remove(&self, pattern: &str) -> Result<bool, StoreError>;
     async fn whitelist(&self) -> Result<Vec<WhitelistEntry>, StoreError>;
+
+    /// Registrable domains the organisation has *sent* mail to: the safer list for look-alike checks (a domain
+    /// that only ever wrote to us proves nothing). Added after the first contract; the default says so.
+    async fn outbound_correspondent_domains(&self) -> Result<Vec<String>, StoreError> {
+        Err(StoreError::Database(format!(
+            "{}: outbound_correspondent_domains not supported",
+            self.backend()
+        )))
+    }
+
+    /// Drops dedup keys of exchanges older than `before` (Unix seconds) and returns how many. Re-recording an
+    /// exchange older than that would count it again, so keep them longer than any import window.
+    async fn prune_dedup_keys(&self, before: i64) -> Result<u64, StoreError> {
+        let _ = before;
+        Err(StoreError::Database(format!(
+            "{}: prune_dedup_keys not supported",
+            self.backend()
+        )))
+    }
+}
+
+/// Connect/acquire timeout: a dead database must fail fast, not hang a milter.
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Opens the store at `location` and applies pending migrations.
+///
+/// - `postgres://...` or `postgresql://...`: PostgreSQL.
+/// - `sqlite:path`, `sqlite://path`, `sqlite::memory:` or a plain path: SQLite (file and directory created).
+pub async fn open(location: &str) -> Result<Box<dyn Store>, StoreError> {
+    let trimmed = location.trim();
+    let lower = trimmed.to_ascii_lowercase();
+    let store: Box<dyn Store> =
+        if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            Box::new(PgStore::connect(trimmed).await?)
+        } else if let Some(path) = lower.starts_with("sqlite:").then(|| sqlite_path(trimmed)) {
+            Box::new(SqliteStore::connect(path).await?)
+        } else if trimmed.is_empty() || trimmed.contains("://") {
+            return Err(StoreError::BadLocation(location.to_string()));
+        } else {
+            Box::new(SqliteStore::connect(trimmed).await?)
+        };
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// The path inside a `sqlite:` URL (`sqlite://a/b.db`, `sqlite:a/b.db`; a `?query` is ignored).
+fn sqlite_path(url: &str) -> &str {
+    let rest = url.get("sqlite:".len()..).unwrap_or("");
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    rest.split_once('?').map_or(rest, |(p, _)| p)
+}
+
+/// Current time in Unix seconds.
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// Maps a driver error: connection-level failures are [`StoreError::Unavailable`], the rest
+/// [`StoreError::Database`].
+pub(crate) fn classify(e: sqlx::Error) -> StoreError {
+    let unavailable = match &e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(d) => d.code().is_some_and(|c| {
+            // PostgreSQL: connection exceptions, auth, unknown database, shutting down, out of resources.
+            c.starts_with("08")
+                || c.starts_with("28")
+                || c.starts_with("57P")
+                || c.starts_with("53")
+                || c == "3D000"
+                // SQLite primary codes (extended codes keep them in the low byte): BUSY, LOCKED, CANTOPEN,
+                // READONLY, IOERR, FULL, PERM.
+                || c.parse::<u32>().is_ok_and(|n| matches!(n & 0xff, 3 | 5 | 6 | 8 | 10 | 13 | 14 | 23))
+        }),
+        _ => false,
+    };
+    if unavailable {
+        StoreError::Unavailable(e.to_string())
+    } else {
+        StoreError::Database(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_give_their_path() {
+        assert_eq!(sqlite_path("sqlite://var/db/x.db"), "var/db/x.db");
+        assert_eq!(sqlite_path("sqlite:/var/x.db?mode=rwc"), "/var/x.db");
+        assert_eq!(sqlite_path("sqlite::memory:"), ":memory:");
+    }
+
+    #[tokio::test]
+    async fn unknown_schemes_are_bad_locations() {
+        for bad in ["mysql://x/y", "", "   "] {
+            assert!(
+                matches!(open(bad).await, Err(StoreError::BadLocation(_))),
+                "{bad}"
+            );
+        }
+    }
 }
