@@ -95,13 +95,19 @@ pub async fn assess_with(
     assess_inner(store, cfg, whitelist, Some(index), sender, recipients, now).await
 }
 
-/// The index `assess` would build: the store's correspondents and the organisation's own domains (an
-/// imitation of the organisation's domain is a look-alike too).
+/// The index `assess` would build: the organisation's own domains (an imitation of them is a look-alike too)
+/// and its correspondents. Correspondents are the domains it has written to; those that only wrote to it count
+/// too only with `count_inbound`, for the reason inbound mail does not count for the window: a look-alike
+/// domain that sent one mail must not become the real thing.
 pub async fn build_index(
     store: &dyn Store,
     cfg: &HistoryConfig,
 ) -> Result<CorrespondentIndex, StoreError> {
-    let mut domains = store.correspondent_domains().await?;
+    let mut domains = if cfg.count_inbound {
+        store.correspondent_domains().await?
+    } else {
+        store.outbound_correspondent_domains().await?
+    };
     domains.extend(cfg.local_domains.iter().cloned());
     domains.sort();
     Ok(CorrespondentIndex::new(&domains, &cfg.lookalike))

@@ -1,14 +1,12 @@
-mod common;
-
-use common::MemoryStore;
 use fumidai_history::import::time::unix_time;
 use fumidai_history::import::{
     maildir_files, no_progress, record_all, CsvPairs, Maildir, Mbox, PostfixLog, PostfixOptions,
 };
 use fumidai_history::HistoryConfig;
+use fumidai_store::testing::each_backend;
 use fumidai_store::{Direction, Exchange};
-use std::cell::Cell;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 fn cfg() -> HistoryConfig {
     HistoryConfig {
@@ -115,8 +113,8 @@ fn postfix_opts() -> PostfixOptions {
 #[test]
 fn postfix_log_gives_the_delivered_pairs() {
     let cfg = cfg();
-    let last = Cell::new(0u64);
-    let progress = |b: u64| last.set(b);
+    let last = AtomicU64::new(0);
+    let progress = |b: u64| last.store(b, Ordering::Relaxed);
     let mut it = PostfixLog::new(POSTFIX_LOG.as_bytes(), &cfg, postfix_opts(), &progress);
     let got: Vec<Exchange> = it.by_ref().map(Result::unwrap).collect();
     assert_eq!(got, expected_postfix());
@@ -126,7 +124,7 @@ fn postfix_log_gives_the_delivered_pairs() {
     assert_eq!(st.skipped, 1, "the orphan delivery");
     assert_eq!(st.bytes, POSTFIX_LOG.len() as u64);
     assert_eq!(
-        last.get(),
+        last.load(Ordering::Relaxed),
         POSTFIX_LOG.len() as u64,
         "progress saw every byte"
     );
@@ -396,36 +394,43 @@ fn csv_pairs() {
     assert!(it.errors()[0].starts_with("line 4:"), "{:?}", it.errors());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn importing_twice_changes_nothing() {
-    let cfg = cfg();
-    let store = MemoryStore::default();
-    let mut counts = Vec::new();
-    for round in 0..2 {
-        let a = record_all(
-            &store,
-            PostfixLog::new(POSTFIX_LOG.as_bytes(), &cfg, postfix_opts(), &no_progress),
-            2,
-        )
-        .await
-        .unwrap();
-        let b = record_all(&store, Mbox::new(MBOX.as_bytes(), &cfg, &no_progress), 1000)
-            .await
+    each_backend(|store, _| async move {
+        let cfg = cfg();
+        let log = || PostfixLog::new(POSTFIX_LOG.as_bytes(), &cfg, postfix_opts(), &no_progress);
+        let mbox = || Mbox::new(MBOX.as_bytes(), &cfg, &no_progress);
+        let csv = || CsvPairs::new(CSV.as_bytes(), &cfg, &no_progress);
+        let mut pairs: Vec<(String, String)> = log()
+            .chain(mbox())
+            .chain(csv())
+            .map(|e| e.map(|e| (e.local, e.external)))
+            .collect::<Result<_, _>>()
             .unwrap();
-        let c = record_all(&store, CsvPairs::new(CSV.as_bytes(), &cfg, &no_progress), 1)
-            .await
-            .unwrap();
-        counts.push((round, a, b, c, store.len()));
-    }
-    let (_, a0, b0, c0, n0) = counts[0];
-    let (_, a1, b1, c1, n1) = counts[1];
-    assert_eq!((a0, b0, c0), (a1, b1, c1));
-    assert_eq!((a0, b0, c0), (6, 4, 2));
-    assert_eq!(n0, n1, "second import added nothing");
-    // The log's 2026-12-31 delivery and the mbox's differ in time, so both are kept.
-    assert_eq!(
-        n0,
-        6 + 4 + 2,
-        "no two sources share a (pair, direction, time)"
-    );
+        pairs.sort();
+        pairs.dedup();
+        let mut rounds = Vec::new();
+        for _ in 0..2 {
+            let a = record_all(&*store, log(), 2).await.unwrap();
+            let b = record_all(&*store, mbox(), 1000).await.unwrap();
+            let c = record_all(&*store, csv(), 1).await.unwrap();
+            let mut snapshot = Vec::new();
+            for (local, external) in &pairs {
+                snapshot.push(store.lookup(local, external).await.unwrap());
+            }
+            rounds.push(((a, b, c), snapshot));
+        }
+        assert_eq!(rounds[0].0, (6, 4, 2));
+        assert_eq!(rounds[0], rounds[1], "the second import changed the store");
+        // Every exchange counted once: no two sources share a (pair, direction, time); the log's 2026-12-31
+        // delivery and the mbox's differ in time, so both are kept.
+        let counted: u64 = rounds[0]
+            .1
+            .iter()
+            .filter_map(|l| l.address.as_ref())
+            .map(|h| h.outbound_count + h.inbound_count)
+            .sum();
+        assert_eq!(counted, 6 + 4 + 2);
+    })
+    .await;
 }

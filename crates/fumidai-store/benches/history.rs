@@ -8,8 +8,7 @@
 //! `cargo bench -p fumidai-store --bench history` (add `FUMIDAI_BENCH_PAIRS=100000` for a quick run; PostgreSQL
 //! from FUMIDAI_TEST_POSTGRES, in a throw-away schema; skipped when unreachable).
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+use fumidai_store::testing::{PgSchema, TempDir};
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -261,7 +260,7 @@ fn main() {
     let (base, base_fill) = baseline(pairs, &keys);
     let mut reports = Vec::new();
     runtime.block_on(async {
-        let dir = common::TempDir::new();
+        let dir = TempDir::new();
         let store = open(&dir.db()).await.expect("open sqlite");
         eprintln!("filling sqlite at {}", dir.db());
         reports.push(run(&*store, pairs, &keys, 1).await);
@@ -270,7 +269,7 @@ fn main() {
             println!("sqlite file: {:.0} MB", meta.len() as f64 / 1e6);
         }
 
-        if let Some(pg) = common::PgSchema::create("bench").await {
+        if let Some(pg) = PgSchema::create("bench").await {
             let store = open(&pg.url).await.expect("open postgres");
             eprintln!("filling postgres schema {}", pg.schema);
             reports.push(run(&*store, pairs, &keys, 2).await);

@@ -66,6 +66,8 @@ pub mod migrations;
 pub mod normalize;
 pub mod postgres;
 pub mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use normalize::{normalize_address, normalize_domain, registrable_domain};
 pub use postgres::PgStore;

@@ -2,11 +2,9 @@
 //! The PostgreSQL half uses `FUMIDAI_TEST_POSTGRES` (default `postgres://postgres@127.0.0.1:5432/test`), each
 //! test in its own schema dropped at the end; without a server it prints "skipped: ..." and passes.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{PgSchema, TempDir};
+use fumidai_store::testing::{postgres_url, PgSchema, TempDir};
 use fumidai_store::{open, Direction, Exchange, Store, StoreError, WhitelistEntry};
 
 /// `store_test!(name, |store, location| { ... })`: the body gets `store: &dyn Store` and the `location` string
@@ -440,7 +438,7 @@ async fn missing_postgres_database_is_unavailable() {
     let Some(pg) = PgSchema::create("test").await else {
         return;
     };
-    let url = common::postgres_url();
+    let url = postgres_url();
     let base = url.rsplit_once('/').map_or(url.as_str(), |(b, _)| b);
     let result = open(&format!("{base}/fumidai_no_such_db_{}", pg.schema)).await;
     pg.drop_schema().await;

@@ -26,7 +26,7 @@ use std::collections::VecDeque;
 use std::io::{self, Read};
 
 /// A progress callback: total bytes read so far.
-pub type Progress<'a> = &'a dyn Fn(u64);
+pub type Progress<'a> = &'a (dyn Fn(u64) + Sync);
 
 /// A progress callback that ignores progress.
 pub fn no_progress(_bytes: u64) {}

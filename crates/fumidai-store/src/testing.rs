@@ -1,5 +1,5 @@
-//! Test fixtures shared by the suite and the benchmark: temporary SQLite files and throw-away PostgreSQL schemas.
-#![allow(dead_code)]
+//! Test fixtures for every crate that tests against a real store (feature `testing`, dev-dependencies only):
+//! temporary SQLite files, throw-away PostgreSQL schemas, and [`each_backend`] to run one body on both.
 
 use std::hash::{BuildHasher, Hasher};
 use std::path::PathBuf;
@@ -30,10 +30,16 @@ pub fn random_suffix() -> String {
 /// A temporary directory removed on drop.
 pub struct TempDir(pub PathBuf);
 
+impl Default for TempDir {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl TempDir {
     pub fn new() -> Self {
         let dir = std::env::temp_dir().join(format!("fumidai-store-{}", random_suffix()));
-        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::create_dir_all(&dir).expect("create a temporary directory");
         TempDir(dir)
     }
 
@@ -78,7 +84,7 @@ impl PgSchema {
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
             .execute(&mut conn)
             .await
-            .unwrap();
+            .expect("create a test schema");
         let _ = conn.close().await;
         let sep = if admin.contains('?') { '&' } else { '?' };
         let url = format!("{admin}{sep}options[search_path]={schema}");
@@ -96,5 +102,29 @@ impl PgSchema {
             }
             let _ = conn.close().await;
         }
+    }
+}
+
+/// Runs `body` on a fresh SQLite store (a temporary file) and then, when a server answers at
+/// [`postgres_url`], on a fresh PostgreSQL schema (dropped afterwards, also when the body panics). The body gets
+/// the opened store and the location it was opened from.
+pub async fn each_backend<F, Fut>(body: F)
+where
+    F: Fn(Box<dyn crate::Store>, String) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let dir = TempDir::new();
+    let location = dir.db();
+    let store = crate::open(&location).await.expect("open sqlite");
+    body(store, location).await;
+    let Some(pg) = PgSchema::create("test").await else {
+        return;
+    };
+    let store = crate::open(&pg.url).await.expect("open postgres");
+    // In a task, so that a failed assertion still drops the schema.
+    let outcome = tokio::spawn(body(store, pg.url.clone())).await;
+    pg.drop_schema().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
     }
 }
