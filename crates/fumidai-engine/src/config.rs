@@ -3,6 +3,7 @@
 
 use crate::registry;
 use fumidai_core::Limits;
+use fumidai_history::HistoryConfig;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -19,6 +20,43 @@ pub struct Config {
     /// Score overrides by finding id, e.g. `VBA_MACRO = 6.0`. Unknown ids are an error.
     pub scores: BTreeMap<String, f64>,
     pub sender: SenderConfig,
+    pub store: StoreConfig,
+    /// The "no exchange in N days" rule and look-alike correspondents (`local_domains` comes from
+    /// `[sender] own_domains`; see [`Config::history`]).
+    pub history: HistoryConfig,
+}
+
+/// Where fumidai keeps its state (exchange history, whitelist; later quarantine and events).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// A SQLite file path or `sqlite:` URL (embedded, the default), or a `postgres://` URL for several nodes.
+    /// Empty: the embedded database at [`StoreConfig::default_location`].
+    pub location: String,
+}
+
+impl StoreConfig {
+    /// The configured location, or the default one.
+    pub fn location(&self) -> String {
+        if self.location.trim().is_empty() {
+            Self::default_location()
+        } else {
+            self.location.trim().to_owned()
+        }
+    }
+
+    /// `$FUMIDAI_DATA_DIR/fumidai.db`, else `$XDG_DATA_HOME/fumidai/fumidai.db`, else
+    /// `~/.local/share/fumidai/fumidai.db`, else `./fumidai.db`: a fresh install works without root; a
+    /// packaged service sets `location = "/var/lib/fumidai/fumidai.db"`.
+    pub fn default_location() -> String {
+        let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+        let dir = var("FUMIDAI_DATA_DIR")
+            .map(std::path::PathBuf::from)
+            .or_else(|| var("XDG_DATA_HOME").map(|d| Path::new(&d).join("fumidai")))
+            .or_else(|| var("HOME").map(|h| Path::new(&h).join(".local/share/fumidai")))
+            .unwrap_or_default();
+        dir.join("fumidai.db").to_string_lossy().into_owned()
+    }
 }
 
 /// Total scores at which a message becomes suspicious and malicious.
@@ -124,6 +162,11 @@ impl Config {
                 )));
             }
         }
+        if self.history.window_days == 0 {
+            return Err(ConfigError::Invalid(
+                "history.window_days must be greater than 0".into(),
+            ));
+        }
         let l = &self.limits;
         for (name, value) in [
             ("max_depth", u64::from(l.max_depth)),
@@ -142,6 +185,14 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// The history settings with the organisation's domains filled in from `[sender] own_domains`.
+    pub fn history(&self) -> HistoryConfig {
+        HistoryConfig {
+            local_domains: self.sender.own_domains.clone(),
+            ..self.history.clone()
+        }
     }
 
     /// The score a finding counts for under this configuration.

@@ -9,10 +9,13 @@
 
 pub mod config;
 mod dispatch;
+pub mod history;
 pub mod registry;
 mod report;
 
 pub use config::{Config, ConfigError};
+pub use fumidai_store::{Direction, StoreError};
+pub use history::{ExchangeHistory, Parties};
 pub use report::{MessageReport, Verdict};
 
 use fumidai_core::{FileInput, Finding, Scan};
@@ -23,6 +26,8 @@ use std::time::Instant;
 #[derive(Debug, Clone, Default)]
 pub struct Envelope {
     pub mail_from: Option<String>,
+    /// SMTP RCPT TO addresses (Bcc recipients included).
+    pub rcpt_to: Vec<String>,
 }
 
 /// A scan that could not complete: the message must not be treated as inspected.
@@ -81,7 +86,7 @@ impl Engine {
                 whole: None,
             };
             let attachments = vec![scan.inspect(input)];
-            self.decide(scan, None, None, attachments, started)
+            self.decide(scan, Headers::default(), attachments, started)
         })
     }
 
@@ -119,46 +124,93 @@ impl Engine {
                 .iter()
                 .any(|f| f.part != "headers" && f.score >= 3.0);
         fumidai_mime::check_reply_chain(&mut scan, &msg, risky_content);
-        self.decide(
-            scan,
-            msg.message_id.clone(),
-            msg.subject.clone(),
-            attachments,
-            started,
-        )
+        self.decide(scan, Headers::of(&msg), attachments, started)
     }
 
     /// Applies configured scores and thresholds to what the scan found.
     fn decide(
         &self,
         scan: Scan<'_>,
-        message_id: Option<String>,
-        subject: Option<String>,
+        headers: Headers,
         attachments: Vec<fumidai_core::FileReport>,
         started: Instant,
     ) -> MessageReport {
-        let mut findings = scan.into_findings();
-        for f in &mut findings {
-            f.score = self.config.score_of(f.id, f.score);
-        }
-        let score = total_score(&findings);
+        let mut report = MessageReport {
+            path: None,
+            message_id: headers.message_id,
+            subject: headers.subject,
+            from: headers.from,
+            recipients: headers.recipients,
+            date: headers.date,
+            verdict: Verdict::Clean,
+            score: 0.0,
+            findings: Vec::new(),
+            attachments,
+            elapsed_us: 0,
+        };
+        self.add_findings(&mut report, scan.into_findings());
+        report.elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        report
+    }
+
+    /// Adds findings from outside the content inspection (the exchange history) to a report and decides
+    /// again: configured scores apply, the total and the verdict are recomputed.
+    pub fn add_findings(&self, report: &mut MessageReport, findings: Vec<Finding>) {
+        report
+            .findings
+            .extend(findings.into_iter().map(|f| Finding {
+                score: self.config.score_of(f.id, f.score),
+                ..f
+            }));
+        report.score = total_score(&report.findings);
         let t = &self.config.verdict;
-        let verdict = if score >= t.malicious {
+        report.verdict = if report.score >= t.malicious {
             Verdict::Malicious
-        } else if score >= t.suspicious {
+        } else if report.score >= t.suspicious {
             Verdict::Suspicious
         } else {
             Verdict::Clean
         };
-        MessageReport {
-            path: None,
-            message_id,
-            subject,
-            verdict,
-            score,
-            findings,
-            attachments,
-            elapsed_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+    }
+}
+
+/// The header fields a report carries.
+#[derive(Default)]
+struct Headers {
+    message_id: Option<String>,
+    subject: Option<String>,
+    from: Option<String>,
+    recipients: Vec<String>,
+    date: Option<i64>,
+}
+
+impl Headers {
+    fn of(msg: &fumidai_mime::Message<'_>) -> Headers {
+        let mut recipients: Vec<String> = Vec::with_capacity(msg.to.len() + msg.cc.len());
+        for m in msg.to.iter().chain(&msg.cc) {
+            if !m.address.is_empty()
+                && !recipients
+                    .iter()
+                    .any(|r| r.eq_ignore_ascii_case(&m.address))
+            {
+                recipients.push(m.address.clone());
+            }
+        }
+        Headers {
+            message_id: msg.message_id.clone(),
+            subject: msg.subject.clone(),
+            from: msg
+                .from
+                .as_ref()
+                .map(|m| m.address.clone())
+                .filter(|a| !a.is_empty()),
+            recipients,
+            date: msg
+                .date
+                .as_deref()
+                .and_then(mail_parser::DateTime::parse_rfc822)
+                .filter(mail_parser::DateTime::is_valid)
+                .map(|d| d.to_timestamp()),
         }
     }
 }
@@ -210,6 +262,35 @@ mod tests {
     #[test]
     fn no_findings_score_positive_zero() {
         assert!(total_score(&[]).is_sign_positive());
+    }
+
+    #[test]
+    fn added_findings_take_configured_scores_and_change_the_verdict() {
+        let mut config = Config::default();
+        config.scores.insert("FIRST_CONTACT".into(), 2.5);
+        let engine = Engine::new(config).expect("valid config");
+        let mut report = engine
+            .scan(
+                b"From: a@b.example\r\nTo: c@d.example\r\nSubject: x\r\n\r\nhello\r\n",
+                &Envelope::default(),
+            )
+            .expect("scan");
+        assert_eq!((report.verdict, report.score), (Verdict::Clean, 0.0));
+        assert_eq!(report.from.as_deref(), Some("a@b.example"));
+        engine.add_findings(
+            &mut report,
+            vec![
+                Finding {
+                    id: "FIRST_CONTACT",
+                    score: 3.0,
+                    part: "headers".into(),
+                    detail: String::new(),
+                },
+                finding("LOOKALIKE_OF_CORRESPONDENT", 6.0),
+            ],
+        );
+        assert_eq!(report.score, 8.5, "the override, not the default 3.0");
+        assert_eq!(report.verdict, Verdict::Suspicious);
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub fn all() -> impl Iterator<Item = &'static FindingDef> {
         fumidai_office::FINDINGS,
         fumidai_xlm::FINDINGS,
         fumidai_carriers::FINDINGS,
+        fumidai_history::FINDINGS,
     ]
     .into_iter()
     .flatten()

@@ -29,6 +29,12 @@ pub struct MessageReport {
     pub path: Option<String>,
     pub message_id: Option<String>,
     pub subject: Option<String>,
+    /// The header From address (what the recipient sees as the sender).
+    pub from: Option<String>,
+    /// The To and Cc addresses, in order, without repeats.
+    pub recipients: Vec<String>,
+    /// The Date header in Unix seconds, when it parses.
+    pub date: Option<i64>,
     pub verdict: Verdict,
     pub score: f64,
     pub findings: Vec<Finding>,

@@ -11,7 +11,7 @@ use fumidai_store::{PairHistory, Store, StoreError, WhitelistEntry};
 const DAY: i64 = 86_400;
 
 /// What the exchange history says about one inbound message.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Assessment {
     /// FIRST_CONTACT, NO_RECENT_EXCHANGE, LOOKALIKE_OF_CORRESPONDENT (part `headers`).
     pub findings: Vec<Finding>,
@@ -57,14 +57,6 @@ fn finding(def: &'static FindingDef, detail: String) -> Finding {
         score: def.score,
         part: "headers".to_owned(),
         detail,
-    }
-}
-
-fn level_name(l: Level) -> &'static str {
-    match l {
-        Level::Address => "address",
-        Level::Domain => "domain",
-        Level::Either => "address or domain",
     }
 }
 
@@ -185,7 +177,7 @@ async fn assess_inner(
                 &findings::FIRST_CONTACT,
                 format!(
                     "no exchange with {sender} at {} level{note}",
-                    level_name(cfg.level)
+                    cfg.level.describe()
                 ),
             ));
         }
@@ -199,7 +191,7 @@ async fn assess_inner(
                     &findings::NO_RECENT_EXCHANGE,
                     format!(
                         "last exchange with {sender} {days} days ago at {} level (window {} days)",
-                        level_name(level),
+                        level.describe(),
                         cfg.window_days
                     ),
                 ));

@@ -14,6 +14,17 @@ pub enum Level {
     Either,
 }
 
+impl Level {
+    /// As people read it: `address`, `domain`, `address or domain`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Level::Address => "address",
+            Level::Domain => "domain",
+            Level::Either => "address or domain",
+        }
+    }
+}
+
 /// The "no exchange in N days" rule (m-FILTER's 90-day rule) and the look-alike check.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -25,8 +36,12 @@ pub struct HistoryConfig {
     /// Whether inbound mail counts as exchange. Off by default: one harmless mail from an attacker would
     /// otherwise "warm up" the relationship for the attack mail that follows.
     pub count_inbound: bool,
-    /// The organisation's own domains (subdomains included). Empty: no direction can be derived, so the
-    /// importers record nothing and `assess` takes every recipient as local.
+    /// Whether the engine applies the rule and the look-alike check at all.
+    pub enabled: bool,
+    /// The organisation's own domains (subdomains included). Not read from the `[history]` table: the engine
+    /// fills it from `[sender] own_domains`, so the organisation is named once. Empty: no direction can be
+    /// derived, so the importers record nothing and `assess` takes every recipient as local.
+    #[serde(skip)]
     pub local_domains: Vec<String>,
     /// Sender domains that resemble a correspondent's.
     pub lookalike: LookalikeConfig,
@@ -35,6 +50,7 @@ pub struct HistoryConfig {
 impl Default for HistoryConfig {
     fn default() -> Self {
         HistoryConfig {
+            enabled: true,
             window_days: 90,
             level: Level::Either,
             count_inbound: false,
@@ -91,15 +107,17 @@ mod tests {
             (90, Level::Either, false)
         );
         assert_eq!(c.lookalike.max_edit_distance, 2);
-        let c: HistoryConfig = toml::from_str(
-            "window_days = 30\nlevel = \"domain\"\nlocal_domains = [\"corp.example.jp\"]\n[lookalike]\nenabled = false\n",
-        )
-        .unwrap();
+        let mut c: HistoryConfig =
+            toml::from_str("window_days = 30\nlevel = \"domain\"\n[lookalike]\nenabled = false\n")
+                .unwrap();
         assert_eq!(
             (c.window_days, c.level, c.lookalike.enabled),
             (30, Level::Domain, false)
         );
+        c.local_domains = vec!["corp.example.jp".into()];
         assert!(c.is_local("A@Mail.Corp.Example.JP") && !c.is_local("a@notcorp.example.jp"));
+        // The organisation's domains come from `[sender] own_domains`, not from here.
+        assert!(toml::from_str::<HistoryConfig>("local_domains = [\"corp.example.jp\"]").is_err());
         assert!(toml::from_str::<HistoryConfig>("windowdays = 3").is_err());
         assert!(toml::from_str::<HistoryConfig>("level = \"org\"").is_err());
     }

@@ -186,6 +186,13 @@ pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 /// - `postgres://...` or `postgresql://...`: PostgreSQL.
 /// - `sqlite:path`, `sqlite://path`, `sqlite::memory:` or a plain path: SQLite (file and directory created).
 pub async fn open(location: &str) -> Result<Box<dyn Store>, StoreError> {
+    let store = connect(location).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// As [`open`], without applying migrations (for `db status`).
+pub async fn connect(location: &str) -> Result<Box<dyn Store>, StoreError> {
     let trimmed = location.trim();
     let lower = trimmed.to_ascii_lowercase();
     let store: Box<dyn Store> =
@@ -198,7 +205,6 @@ pub async fn open(location: &str) -> Result<Box<dyn Store>, StoreError> {
         } else {
             Box::new(SqliteStore::connect(trimmed).await?)
         };
-    store.migrate().await?;
     Ok(store)
 }
 

@@ -1,5 +1,7 @@
 //! `fumidai`: the command-line front end. Thin over [`fumidai_engine::Engine`].
 
+mod db;
+mod history;
 mod inputs;
 mod output;
 mod scan;
@@ -24,6 +26,9 @@ struct Cli {
     /// else built-in defaults.
     #[arg(long, short = 'c', global = true, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// The store: a SQLite file or a postgres:// URL (overrides `[store] location`).
+    #[arg(long, global = true, value_name = "PATH_OR_URL")]
+    store: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -37,6 +42,15 @@ enum Command {
     Config(ConfigCommand),
     /// List every finding id with its default score and meaning.
     Findings(FindingsArgs),
+    /// The database: schema migrations and their state.
+    #[command(subcommand)]
+    Db(db::DbCommand),
+    /// The exchange history: import what the organisation already has, look a sender up.
+    #[command(subcommand)]
+    History(history::HistoryCommand),
+    /// Senders exempt from the exchange-history rule.
+    #[command(subcommand)]
+    Whitelist(history::WhitelistCommand),
 }
 
 #[derive(Subcommand)]
@@ -85,11 +99,21 @@ fn init_logging() {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let configured = || -> anyhow::Result<Config> {
+        let mut config = load_config(cli.config.as_deref())?.1;
+        if let Some(store) = &cli.store {
+            config.store.location.clone_from(store);
+        }
+        Ok(config)
+    };
     match cli.command {
         Command::Scan(args) => {
-            let engine = Engine::new(load_config(cli.config.as_deref())?.1)?;
+            let engine = Engine::new(configured()?)?;
             scan::run(&engine, &args)
         }
+        Command::Db(cmd) => db::run(&configured()?, &cmd),
+        Command::History(cmd) => history::run(&configured()?, &cmd),
+        Command::Whitelist(cmd) => history::run_whitelist(&configured()?, &cmd),
         Command::Config(ConfigCommand::Check { file, json }) => {
             let (source, config) = load_config(file.as_deref().or(cli.config.as_deref()))?;
             if json {
@@ -107,6 +131,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     list_or_none(&config.sender.own_domains)
                 );
                 println!("  partners: {}", config.sender.partners.len());
+                println!("  store: {}", fumidai_store_label(&config));
+                let h = &config.history;
+                println!(
+                    "  history: {}, window {} days at {} level, inbound {}",
+                    if h.enabled { "on" } else { "off" },
+                    h.window_days,
+                    h.level.describe(),
+                    if h.count_inbound {
+                        "counts"
+                    } else {
+                        "does not count"
+                    }
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -119,6 +156,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The store location as shown to people: a PostgreSQL URL without its password.
+fn fumidai_store_label(config: &Config) -> String {
+    db::redact(&config.store.location())
+}
+
+/// A runtime for the store's async I/O (the inspection itself runs on rayon threads).
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
 }
 
 fn list_or_none(items: &[String]) -> String {

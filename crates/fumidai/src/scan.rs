@@ -3,7 +3,9 @@
 use crate::inputs::{self, Unit};
 use crate::output::{Line, Printer};
 use clap::Args;
-use fumidai_engine::{Engine, Envelope, Verdict};
+use fumidai_engine::{
+    Direction, Engine, Envelope, ExchangeHistory, MessageReport, Parties, StoreError, Verdict,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use std::path::PathBuf;
@@ -27,6 +29,27 @@ pub struct ScanArgs {
     /// No progress bar, no summary on stderr.
     #[arg(long, short = 'q')]
     quiet: bool,
+    /// Scan without the store: no exchange-history findings, nothing recorded.
+    #[arg(long, conflicts_with = "record")]
+    no_store: bool,
+    /// Which way the mail went. Inbound mail is judged by the exchange history; outbound mail is what the
+    /// organisation's users sent (it builds the history with --record).
+    #[arg(long, value_enum, default_value = "inbound")]
+    direction: DirectionArg,
+    /// Record each message's exchanges in the history (outbound always counts; inbound only with
+    /// `[history] count_inbound`). Needs `[sender] own_domains`.
+    #[arg(long)]
+    record: bool,
+    /// Judge and record as of this time (Unix seconds or RFC 3339) instead of now; recorded exchanges
+    /// otherwise take the message's Date when it is not in the future.
+    #[arg(long, value_parser = crate::history::parse_time)]
+    at: Option<i64>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum DirectionArg {
+    Inbound,
+    Outbound,
 }
 
 /// Results are printed in input order; workers run this far ahead of the printer.
@@ -36,6 +59,16 @@ const PROGRESS_FROM: usize = 8;
 
 pub fn run(engine: &Engine, args: &ScanArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
+    let rt = crate::runtime()?;
+    let history = if args.no_store {
+        None
+    } else {
+        let history = rt.block_on(ExchangeHistory::open(engine.config()))?;
+        if args.record && history.config().local_domains.is_empty() {
+            anyhow::bail!("--record needs [sender] own_domains in the configuration: without the organisation's domains no mail has a direction");
+        }
+        Some(history)
+    };
     let units = inputs::collect(&args.paths);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.jobs.unwrap_or(0))
@@ -54,7 +87,7 @@ pub fn run(engine: &Engine, args: &ScanArgs) -> anyhow::Result<ExitCode> {
     let mut printer = Printer::new(args.json, args.infected);
     let mut tally = Tally::default();
     for batch in units.chunks(BATCH) {
-        let lines: Vec<Line> = pool.install(|| {
+        let mut lines: Vec<Line> = pool.install(|| {
             batch
                 .par_iter()
                 .map(|unit| {
@@ -64,6 +97,9 @@ pub fn run(engine: &Engine, args: &ScanArgs) -> anyhow::Result<ExitCode> {
                 })
                 .collect()
         });
+        if let Some(history) = &history {
+            rt.block_on(apply_history(engine, history, args, &mut lines));
+        }
         for line in &lines {
             tally.count(line);
             progress.suspend(|| printer.print(line))?;
@@ -75,6 +111,65 @@ pub fn run(engine: &Engine, args: &ScanArgs) -> anyhow::Result<ExitCode> {
         tally.summarise(started);
     }
     Ok(ExitCode::from(tally.exit_code()))
+}
+
+/// Adds the history findings to each inbound report and records the batch's exchanges. A message whose
+/// history could not be read becomes an error line: it was not fully inspected.
+async fn apply_history(
+    engine: &Engine,
+    history: &ExchangeHistory,
+    args: &ScanArgs,
+    lines: &mut [Line],
+) {
+    let now = args.at.unwrap_or_else(crate::history::now);
+    let direction = match args.direction {
+        DirectionArg::Inbound => Direction::Inbound,
+        DirectionArg::Outbound => Direction::Outbound,
+    };
+    let mut exchanges = Vec::new();
+    let mut recorded_by: Vec<usize> = Vec::new();
+    for (i, line) in lines.iter_mut().enumerate() {
+        let Line::Report(report) = line else {
+            continue;
+        };
+        let parties = Parties::of(report, &Envelope::default());
+        if direction == Direction::Inbound {
+            match history.assess(&parties, now).await {
+                Ok(a) => engine.add_findings(report, a.findings),
+                Err(e) => {
+                    *line = history_error(report, &e);
+                    continue;
+                }
+            }
+        }
+        if args.record {
+            let at = match (args.at, report.date) {
+                (Some(at), _) => at,
+                (None, Some(date)) if date <= now => date,
+                _ => now,
+            };
+            let found = history.exchanges(&parties, direction, at);
+            recorded_by.extend(std::iter::repeat_n(i, found.len()));
+            exchanges.extend(found);
+        }
+    }
+    if let Err(e) = history.record(&exchanges).await {
+        recorded_by.dedup();
+        for i in recorded_by {
+            if let Some(line) = lines.get_mut(i) {
+                if let Line::Report(report) = line {
+                    *line = history_error(report, &e);
+                }
+            }
+        }
+    }
+}
+
+fn history_error(report: &MessageReport, e: &StoreError) -> Line {
+    Line::Error {
+        path: report.path.clone().unwrap_or_default(),
+        error: format!("exchange history: {e}"),
+    }
 }
 
 fn scan_unit(engine: &Engine, unit: &Unit) -> Line {

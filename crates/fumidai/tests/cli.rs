@@ -3,10 +3,14 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// Runs the binary on built-in defaults, its embedded store in a directory of this test process.
 fn fumidai(args: &[&str]) -> Output {
+    static DATA: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let data = DATA.get_or_init(|| tempfile::tempdir().expect("temporary directory"));
     Command::new(env!("CARGO_BIN_EXE_fumidai"))
         .args(args)
         .env_remove("FUMIDAI_CONFIG")
+        .env("FUMIDAI_DATA_DIR", data.path())
         .output()
         .expect("run fumidai")
 }

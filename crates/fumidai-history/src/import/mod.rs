@@ -22,7 +22,6 @@ pub use postfix::{PostfixLog, PostfixOptions};
 use crate::address::normalise_address;
 use crate::HistoryConfig;
 use fumidai_store::{Direction, Exchange, Store, StoreError};
-use std::collections::VecDeque;
 use std::io::{self, Read};
 
 /// A progress callback: total bytes read so far.
@@ -107,14 +106,14 @@ impl<R: Read> Read for CountingReader<'_, R> {
     }
 }
 
-/// Queues the exchanges one message gives: outbound from a local sender to each external recipient,
-/// inbound from an external sender to each local recipient. Returns how many were queued.
-pub(crate) fn push_exchanges(
+/// Adds to `out` the exchanges one message gives: outbound from a local sender to each external recipient,
+/// inbound from an external sender to each local recipient (once per recipient). Returns how many.
+pub fn push_exchanges(
     cfg: &HistoryConfig,
     from: &str,
     recipients: &[String],
     at: i64,
-    out: &mut VecDeque<Exchange>,
+    out: &mut impl Extend<Exchange>,
 ) -> u64 {
     if cfg.local_domains.is_empty() {
         return 0;
@@ -149,7 +148,7 @@ pub(crate) fn push_exchanges(
             _ => continue,
         };
         seen.insert(r);
-        out.push_back(ex);
+        out.extend(std::iter::once(ex));
         n += 1;
     }
     n
