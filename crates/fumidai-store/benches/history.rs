@@ -1,9 +1,11 @@
 //! Exchange-history benchmark: fills each backend with FUMIDAI_BENCH_PAIRS address pairs (default 10 million)
-//! through `record` in large batches (the importer's path: one transaction and reused prepared statements on
-//! SQLite, one UNNEST statement per batch on PostgreSQL), then measures lookup latency (100k random lookups, half
-//! hits, half misses) and recording throughput as a milter would (one message = 3 exchanges; batches of 1 and
-//! 100, and batches of 1 from 16 concurrent writers). Baseline in the same run: the same lookups on an in-memory
-//! HashMap (with the same address normalisation), to show the price of persistence.
+//! through `record` in batches of 20,000 (the importer's path: one transaction of 4,000-row statements on SQLite,
+//! one UNNEST statement per batch on PostgreSQL), then measures lookup latency (100k random lookups, half hits,
+//! half misses, one caller) and recording throughput as a milter would: one message = 3 new exchanges, recorded by
+//! a single caller in batches of 1 and of 100, and by 16 concurrent callers in batches of 1 (on SQLite these are
+//! grouped into shared commits). Every `record` call returns once its rows are committed. Baseline in the same
+//! run: the same lookups on an in-memory HashMap (with the same address normalisation), to show the price of
+//! persistence.
 //!
 //! `cargo bench -p fumidai-store --bench history` (add `FUMIDAI_BENCH_PAIRS=100000` for a quick run; PostgreSQL
 //! from FUMIDAI_TEST_POSTGRES, in a throw-away schema; skipped when unreachable).
@@ -160,7 +162,8 @@ async fn run(
 
     // Recording like a milter. Message numbers are offset per run so every exchange is new.
     let base = tag * 10_000_000;
-    let n1 = 3_000;
+    // Long enough to span several WAL checkpoints on SQLite.
+    let n1 = 10_000;
     let t = Instant::now();
     for n in 0..n1 {
         store.record(&message(base + n)).await.expect("record");
@@ -279,10 +282,11 @@ fn main() {
     });
 
     println!();
-    println!("| backend | fill pairs/s (s) | lookup p50 | lookup p99 | hit p99 | miss p99 | mean | p99 vs HashMap | msg/s batch 1 | msg/s batch 100 | msg/s 1 x16 writers |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("lookups:");
+    println!("| backend | fill pairs/s (s) | lookup p50 | lookup p99 | hit p99 | miss p99 | mean | p99 vs HashMap |");
+    println!("|---|---|---|---|---|---|---|---|");
     println!(
-        "| HashMap (baseline) | {:.0} ({:.1}) | {} | {} | - | - | {} | 1x | - | - | - |",
+        "| HashMap (baseline) | {:.0} ({:.1}) | {} | {} | - | - | {} | 1x |",
         pairs as f64 / base_fill,
         base_fill,
         us(base.p50),
@@ -291,7 +295,7 @@ fn main() {
     );
     for r in &reports {
         println!(
-            "| {} | {:.0} ({:.0}) | {} | {} | {} | {} | {} | {:.0}x | {:.0} | {:.0} | {:.0} |",
+            "| {} | {:.0} ({:.0}) | {} | {} | {} | {} | {} | {:.0}x |",
             r.backend,
             r.fill_rate,
             r.fill_secs,
@@ -301,25 +305,30 @@ fn main() {
             us(r.misses.p99),
             us(r.all.mean),
             r.all.p99.as_secs_f64() / base.p99.as_secs_f64().max(1e-9),
-            r.rec1,
-            r.rec100,
-            r.rec1x16
+        );
+    }
+    println!();
+    println!("recording, msg/s (one message = 3 new exchanges; each call returns once its rows are committed):");
+    println!("| backend | single caller, batch 1 | single caller, batch 100 | 16 concurrent callers, batch 1 |");
+    println!("|---|---|---|---|");
+    for r in &reports {
+        println!(
+            "| {} | {:.0} | {:.0} | {:.0} |",
+            r.backend, r.rec1, r.rec100, r.rec1x16
         );
     }
     if let Some(sqlite) = reports.iter().find(|r| r.backend == "sqlite") {
+        let verdict = |pass: bool| if pass { "PASS" } else { "FAIL" };
         println!();
         println!(
-            "bars (sqlite): lookup p99 < 1 ms: {}; recording >= 2000 msg/s (batch 1): {}",
-            if sqlite.all.p99 < Duration::from_millis(1) {
-                "PASS"
-            } else {
-                "FAIL"
-            },
-            if sqlite.rec1 >= 2000.0 {
-                "PASS"
-            } else {
-                "FAIL"
-            }
+            "bars (sqlite): lookup p99 < 1 ms: {} ({}); recording >= 2000 msg/s: single caller batch 1: {} ({:.0}), \
+             16 concurrent callers batch 1: {} ({:.0})",
+            verdict(sqlite.all.p99 < Duration::from_millis(1)),
+            us(sqlite.all.p99),
+            verdict(sqlite.rec1 >= 2000.0),
+            sqlite.rec1,
+            verdict(sqlite.rec1x16 >= 2000.0),
+            sqlite.rec1x16,
         );
     }
 }

@@ -21,8 +21,9 @@ pub(crate) struct Row {
 }
 
 /// The dedup key of an exchange: the first 8 bytes of SHA-256 over the normalised (local, external, direction,
-/// at). 64 bits keep the seen table compact (16 bytes a row with its time); a collision (odds about n²/2^65: one
-/// in 370,000 at 10 million keys) would at worst drop one count, never add one.
+/// at). 64 bits keep the seen table compact (16 bytes a row with its time); as the table is keyed by (time, key),
+/// only a collision between exchanges of the same second matters, and it would at worst drop one count, never add
+/// one.
 pub(crate) fn dedup_key(local: &str, external: &str, outbound: bool, at: i64) -> i64 {
     let mut h = Sha256::new();
     h.update(local.as_bytes());

@@ -8,13 +8,31 @@
 //! `synchronous_commit=off`, the same trade-off as SQLite's NORMAL, unless the URL sets it). A database that is down or
 //! refuses gives [`StoreError::Unavailable`] within about 5 seconds.
 //!
+//! # SQLite: connections, group commit, checkpoints
+//!
+//! A SQLite store holds its connections itself (no sqlx pool, which pings a connection's thread on every hand-back):
+//! four readers, one writer, one checkpointer. Each reads the file through a memory map of up to 2 GiB
+//! (`mmap_size`; a page the 16 MB page cache lacks costs no system call) — the price is SQLite's usual one: an I/O
+//! error on the file becomes a crash (SIGBUS) instead of an error. Every write of the process goes through the one
+//! writer connection, behind a mutex, so writers queue instead of spinning on SQLITE_BUSY and its page cache stays
+//! warm. [`Store::record`] commits at once when the writer is free; calls that arrive while it is busy are
+//! *group-committed*: a task takes every call waiting and commits their rows in one transaction, then answers
+//! each caller, with the error if it failed. Either way a call returns only once its rows are
+//! committed. The writer never checkpoints inside a commit (SQLite's default, two fsyncs in one unlucky call every
+//! thousand pages): a background task copies the WAL back at most every 100 ms, and the writer checkpoints itself,
+//! between two commits, only when the WAL passes 10,000 pages (see `src/sqlite/checkpoint.rs`).
+//!
+//! PostgreSQL uses a sqlx pool of 8 that pings only connections idle for more than a second (the default ping on
+//! every acquire doubled a lookup's round trips).
+//!
 //! # Schema
 //!
 //! Migrations are SQL files per backend under `src/migrations/{sqlite,postgres}/NNNN_name.sql`, embedded in the
 //! binary and applied in order, each in its own transaction, recorded in `schema_migrations (version, name,
 //! applied_at)`. Applying is idempotent; on PostgreSQL a session advisory lock (keyed by the schema) makes nodes
-//! that start together apply each step once. New tables (quarantine, events, alert cases) are new steps plus a
-//! module per concern in `src/sqlite/` and `src/postgres/`.
+//! that start together apply each step once. New tables (quarantine, events, alert cases) are new steps, their SQL
+//! text per backend in `src/sqlite/` and `src/postgres/`; query bodies that differ only in dialect (run, bind,
+//! map rows) are shared, generic over sqlx's `Database`, in `src/sql.rs`.
 //!
 //! Exchange history (step 1):
 //! - `address_exchange (local_address, external_address)` — primary key, so a lookup is one B-tree probe.
@@ -23,7 +41,9 @@
 //!   `taro@mail.example.co.jp` belongs to `example.co.jp`. Indexed by `external_domain` too.
 //! - each row: `first_seen`, `last_seen`, `outbound_count`, `inbound_count`, `last_outbound`, `last_inbound`
 //!   (Unix seconds, UTC).
-//! - `exchange_seen (key, at)` — dedup keys, see below.
+//! - `exchange_seen (at, key)` — dedup keys, see below. Ordered by time since step 3: keys are hashes, so
+//!   ordered by key each commit wrote pages all over the table; by time, new keys go to the last pages and pruning
+//!   is a range. The time is known wherever a key is probed, it is part of what the key hashes.
 //!
 //! Addresses are trimmed, lower-cased and their domains IDNA-encoded (`info@例え.jp` → `info@xn--r8jz45g.jp`)
 //! before they are stored or looked up; exchanges whose addresses are not `local@domain` are skipped.
@@ -31,10 +51,12 @@
 //! # Idempotency
 //!
 //! An exchange is identified by (local, external, direction, time in seconds), normalised. [`Store::record`]
-//! stores the first 8 bytes of SHA-256 of that tuple in `exchange_seen` and adds to the counts only the
-//! exchanges whose key was new, atomically: on SQLite a batch is one multi-row INSERT into the `exchange_input`
-//! view whose INSTEAD OF trigger checks the key and upserts both levels; on PostgreSQL one statement (arrays
-//! through UNNEST, `ON CONFLICT DO NOTHING RETURNING` for the keys, then grouped upserts). Re-importing the same mbox or log therefore leaves identical counts, and so does a milter that
+//! stores the first 8 bytes of SHA-256 of that tuple, with the time, in `exchange_seen` and adds to the counts
+//! only the exchanges whose key was new, atomically: on SQLite a batch (or a group of concurrent calls) is one
+//! transaction of multi-row INSERTs (4,000 rows each) into the `exchange_input` view, whose INSTEAD OF trigger
+//! checks the key and upserts both levels (it sees the rows before it, so a key repeated within a group counts
+//! once); on PostgreSQL one statement (arrays through UNNEST, `ON CONFLICT DO NOTHING RETURNING` for the keys, then
+//! grouped upserts). Re-importing the same mbox or log therefore leaves identical counts, and so does a milter that
 //! retries a batch, or two nodes recording the same message. The price: two different messages between the same
 //! pair in the same direction within the same second count once, which the rule does not care about. Keys cost
 //! 16 bytes an exchange; [`Store::prune_dedup_keys`] drops old ones — only re-imports of data older than the
@@ -54,10 +76,11 @@
 //! `FUMIDAI_TEST_POSTGRES` (default `postgres://postgres@127.0.0.1:5432/test`), works in a fresh
 //! `test_<random>` schema dropped at the end, and prints `skipped: no PostgreSQL at ...` and passes when no
 //! server answers. `benches/history.rs` (`cargo bench -p fumidai-store --bench history`) fills each backend with
-//! `FUMIDAI_BENCH_PAIRS` pairs (default 10 million) and prints lookup latency and recording throughput.
+//! `FUMIDAI_BENCH_PAIRS` pairs (default 10 million) and prints lookup latency and recording throughput (messages a
+//! second from one caller in batches of 1 and 100, and from 16 concurrent callers in batches of 1).
 //!
 //! Limits: no TLS to PostgreSQL; no retention of history rows (a pair seen once stays forever; the rule reads
-//! `last_*`); the 64-bit dedup key can, very rarely, make two different exchanges count once.
+//! `last_*`); the 64-bit dedup key can, very rarely, make two different exchanges of the same second count once.
 
 use async_trait::async_trait;
 
@@ -65,6 +88,7 @@ mod batch;
 pub mod migrations;
 pub mod normalize;
 pub mod postgres;
+mod sql;
 pub mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -129,7 +153,8 @@ pub struct SchemaStatus {
     pub latest: u32,
 }
 
-#[derive(Debug, thiserror::Error)]
+/// Cloneable: one failed group commit reaches every caller whose rows it held.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The database cannot be reached or refused the connection.
     #[error("database unavailable: {0}")]
@@ -220,35 +245,6 @@ pub(crate) fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
-/// Maps a driver error: connection-level failures are [`StoreError::Unavailable`], the rest
-/// [`StoreError::Database`].
-pub(crate) fn classify(e: sqlx::Error) -> StoreError {
-    let unavailable = match &e {
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => true,
-        sqlx::Error::Database(d) => d.code().is_some_and(|c| {
-            // PostgreSQL: connection exceptions, auth, unknown database, shutting down, out of resources.
-            c.starts_with("08")
-                || c.starts_with("28")
-                || c.starts_with("57P")
-                || c.starts_with("53")
-                || c == "3D000"
-                // SQLite primary codes (extended codes keep them in the low byte): BUSY, LOCKED, CANTOPEN,
-                // READONLY, IOERR, FULL, PERM.
-                || c.parse::<u32>().is_ok_and(|n| matches!(n & 0xff, 3 | 5 | 6 | 8 | 10 | 13 | 14 | 23))
-        }),
-        _ => false,
-    };
-    if unavailable {
-        StoreError::Unavailable(e.to_string())
-    } else {
-        StoreError::Database(e.to_string())
-    }
 }
 
 #[cfg(test)]

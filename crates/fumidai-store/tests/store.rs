@@ -352,8 +352,8 @@ store_test!(whitelist_add_remove_list, |store, _location| {
 store_test!(migrations_are_idempotent, |store, location| {
     let status = store.status().await.unwrap();
     assert_eq!(status.backend, store.backend());
-    assert_eq!(status.applied, vec![1, 2]);
-    assert_eq!(status.latest, 2);
+    assert_eq!(status.applied, vec![1, 2, 3]);
+    assert_eq!(status.latest, 3);
     store.record(&sample()).await.unwrap();
 
     // Migrating again and opening again (twice at once, as two nodes starting together) changes nothing.
@@ -388,6 +388,44 @@ store_test!(
         r2.unwrap();
         let total: u64 = futures_sum(store, 7).await;
         assert_eq!(total, 200);
+    }
+);
+
+store_test!(
+    concurrent_callers_of_one_store_count_each_exchange_once,
+    |store, location| {
+        // Sixteen callers of one store at once, as a milter's connections are: each records the same twenty
+        // messages (as if every one retried them) and its own, and sees its own as soon as `record` returns.
+        let shared = std::sync::Arc::new(open(&location).await.unwrap());
+        let mut callers = tokio::task::JoinSet::new();
+        for caller in 0..16 {
+            let shared = std::sync::Arc::clone(&shared);
+            callers.spawn(async move {
+                let own = format!("c{caller}@z.jp");
+                for n in 0..20 {
+                    let common = ex(
+                        "a@x.jp",
+                        &format!("p{}@y.jp", n % 7),
+                        Direction::Outbound,
+                        n,
+                    );
+                    shared.record(&[common]).await.unwrap();
+                    shared
+                        .record(&[ex("b@x.jp", &own, Direction::Inbound, n)])
+                        .await
+                        .unwrap();
+                    let mine = shared.lookup("b@x.jp", &own).await.unwrap().address;
+                    assert_eq!(
+                        mine.map(|h| h.inbound_count),
+                        Some(u64::try_from(n + 1).unwrap())
+                    );
+                }
+            });
+        }
+        while let Some(done) = callers.join_next().await {
+            done.unwrap();
+        }
+        assert_eq!(futures_sum(store, 7).await, 20);
     }
 );
 

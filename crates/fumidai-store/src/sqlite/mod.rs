@@ -1,22 +1,28 @@
-//! Embedded SQLite backend: one file, WAL journal, one writer at a time (serialised in-process by a mutex so
-//! writers queue instead of spinning on SQLITE_BUSY), several readers.
+//! Embedded SQLite backend: one file, WAL journal, a few reader connections and one writer ([`writer`]: its own
+//! connection, group commit for `record`, checkpoints in the background by [`checkpoint`]).
+//!
+//! The connections are held here rather than in a sqlx pool: the pool pings a connection's thread each time one
+//! is handed back (a round trip and a spawned task per query), and a local file does not drop connections.
 
+mod checkpoint;
 mod history;
-mod whitelist;
+mod writer;
 
 use std::path::Path;
 use std::str::FromStr;
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
+use sqlx::Connection;
+use tokio::sync::{Mutex, MutexGuard};
 
 use crate::migrations::{self, Migration};
-use crate::{
-    classify, Exchange, Lookup, SchemaStatus, Store, StoreError, WhitelistEntry, CONNECT_TIMEOUT,
-};
+use crate::sql::{self, classify, MigrationSql};
+use crate::{Exchange, Lookup, SchemaStatus, Store, StoreError, WhitelistEntry, CONNECT_TIMEOUT};
+use checkpoint::Checkpoints;
+use writer::{WriteTo, Writer};
 
 const BACKEND: &str = "sqlite";
 const MIGRATIONS: &[Migration] = migrations::SQLITE;
@@ -27,19 +33,60 @@ const CREATE_SCHEMA_MIGRATIONS: &str = "CREATE TABLE IF NOT EXISTS schema_migrat
     applied_at INTEGER NOT NULL
 )";
 
+const MIGRATION_SQL: MigrationSql = MigrationSql {
+    table: "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+    versions: "SELECT version FROM schema_migrations ORDER BY version",
+    applied: "SELECT version FROM schema_migrations WHERE version = ?1",
+    record: "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+};
+
+const WHITELIST_ADD: &str = "INSERT INTO whitelist (pattern, comment, added_at) VALUES (?1, ?2, ?3)
+    ON CONFLICT (pattern) DO UPDATE SET comment = excluded.comment, added_at = excluded.added_at";
+const WHITELIST_REMOVE: &str = "DELETE FROM whitelist WHERE pattern = ?1";
+const WHITELIST_LIST: &str = "SELECT pattern, comment, added_at FROM whitelist ORDER BY pattern";
+
+/// Reader connections of a file store: lookups at once before one waits.
+const READERS: usize = 4;
+
+/// Page cache per connection (SQLite's unit: negative means KiB): the upper B-tree levels of big history tables
+/// stay in memory.
+const CACHE_KIB: &str = "-16384";
+
+/// Bytes of the file each connection reads through a memory map instead of read calls: a page that is not in the
+/// connection's cache then costs a page-table entry on memory the OS already holds, not a system call and a copy.
+/// This is SQLite's cap (2 GiB), about the size of the tables for 10 million pairs; pages beyond it are read as
+/// usual. The map is address space, not memory: the pages are the OS's file cache, shared by every connection.
+const MMAP_BYTES: &str = "2147418112";
+
 /// The SQLite store. Use [`crate::open`] unless you need the concrete type.
 pub struct SqliteStore {
-    pool: SqlitePool,
-    /// Serialises writers (see the module doc).
-    write: tokio::sync::Mutex<()>,
+    readers: Readers,
+    writer: Writer,
+}
+
+/// Connections for reading, each used by one query at a time.
+struct Readers {
+    connections: Vec<Arc<Mutex<SqliteConnection>>>,
+    /// Which one to wait for when all are busy, in turn.
+    next: AtomicUsize,
+}
+
+impl Readers {
+    async fn get(&self) -> MutexGuard<'_, SqliteConnection> {
+        if let Some(free) = self.connections.iter().find_map(|c| c.try_lock().ok()) {
+            return free;
+        }
+        let turn = self.next.fetch_add(1, Ordering::Relaxed) % self.connections.len();
+        self.connections[turn].lock().await
+    }
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file at `path` (or `:memory:`), without migrating.
     pub async fn connect(path: &str) -> Result<Self, StoreError> {
-        let unavailable = |e: &dyn std::fmt::Display| {
-            StoreError::Unavailable(format!("cannot open SQLite database {path:?}: {e}"))
-        };
+        let what = format!("cannot open SQLite database {path:?}");
+        let unavailable =
+            |e: &dyn std::fmt::Display| StoreError::Unavailable(format!("{what}: {e}"));
         let in_memory = path == ":memory:";
         let options = if in_memory {
             SqliteConnectOptions::from_str("sqlite::memory:").map_err(|e| unavailable(&e))?
@@ -54,59 +101,40 @@ impl SqliteStore {
                 .filename(path)
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
+                .pragma("mmap_size", MMAP_BYTES)
         };
-        // 16 MB page cache per connection: keeps the upper B-tree levels of big history tables in memory.
         let options = options
             .busy_timeout(CONNECT_TIMEOUT)
             .synchronous(SqliteSynchronous::Normal)
-            .pragma("cache_size", "-16384");
-        let pool_options = if in_memory {
-            // One connection that never closes: each in-memory connection is its own database.
-            SqlitePoolOptions::new()
-                .max_connections(1)
-                .min_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None)
-        } else {
-            SqlitePoolOptions::new().max_connections(4)
+            .pragma("cache_size", CACHE_KIB);
+        let opening = async {
+            if in_memory {
+                // One connection for everything: each in-memory connection is a database of its own.
+                let only = Arc::new(Mutex::new(SqliteConnection::connect_with(&options).await?));
+                return Ok((
+                    vec![Arc::clone(&only)],
+                    Writer::start(WriteTo::Shared(only)),
+                ));
+            }
+            // The writer leaves checkpoints to a connection of their own (see `checkpoint`).
+            let own = options.clone().pragma("wal_autocheckpoint", "0");
+            let own = SqliteConnection::connect_with(&own).await?;
+            let checkpoints = Checkpoints::start(SqliteConnection::connect_with(&options).await?);
+            let mut connections = Vec::with_capacity(READERS);
+            for _ in 0..READERS {
+                let reader = SqliteConnection::connect_with(&options).await?;
+                connections.push(Arc::new(Mutex::new(reader)));
+            }
+            Ok((connections, Writer::start(WriteTo::Own(own, checkpoints))))
         };
-        let connecting = pool_options
-            .acquire_timeout(CONNECT_TIMEOUT)
-            .connect_with(options);
-        let pool = tokio::time::timeout(CONNECT_TIMEOUT + Duration::from_secs(1), connecting)
-            .await
-            .map_err(|e| unavailable(&e))?
-            .map_err(|e| unavailable(&e))?;
+        let (connections, writer) = sql::connect_within(&what, opening).await?;
         Ok(SqliteStore {
-            pool,
-            write: tokio::sync::Mutex::new(()),
+            readers: Readers {
+                connections,
+                next: AtomicUsize::new(0),
+            },
+            writer,
         })
-    }
-
-    /// The connection pool, for tools that need raw access (benchmarks, maintenance).
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
-    }
-
-    async fn applied(&self) -> Result<Vec<u32>, StoreError> {
-        let exists: Option<String> = sqlx::query_scalar(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
-        )
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(classify)?;
-        if exists.is_none() {
-            return Ok(Vec::new());
-        }
-        let versions: Vec<i64> =
-            sqlx::query_scalar("SELECT version FROM schema_migrations ORDER BY version")
-                .fetch_all(&self.pool)
-                .await
-                .map_err(classify)?;
-        Ok(versions
-            .into_iter()
-            .filter_map(|v| u32::try_from(v).ok())
-            .collect())
     }
 }
 
@@ -117,82 +145,70 @@ impl Store for SqliteStore {
     }
 
     async fn migrate(&self) -> Result<SchemaStatus, StoreError> {
-        let _writer = self.write.lock().await;
-        for m in MIGRATIONS {
+        let mut writer = self.writer.lock().await;
+        let mut conn = writer.connection().await;
+        for step in MIGRATIONS {
             // BEGIN IMMEDIATE takes the write lock first, so another process migrating the same file waits here
             // and then sees the step as done.
-            let mut tx = self
-                .pool
-                .begin_with("BEGIN IMMEDIATE")
-                .await
-                .map_err(classify)?;
+            let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(classify)?;
             sqlx::raw_sql(CREATE_SCHEMA_MIGRATIONS)
                 .execute(&mut *tx)
                 .await
                 .map_err(classify)?;
-            let done: Option<i64> =
-                sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = ?1")
-                    .bind(i64::from(m.version))
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(classify)?;
-            if done.is_none() {
-                sqlx::raw_sql(m.sql).execute(&mut *tx).await.map_err(|e| {
-                    StoreError::Database(format!("migration {} {} failed: {e}", m.version, m.name))
-                })?;
-                sqlx::query(
-                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
-                )
-                .bind(i64::from(m.version))
-                .bind(m.name)
-                .bind(crate::now())
-                .execute(&mut *tx)
-                .await
-                .map_err(classify)?;
-            }
+            sql::apply_step(&mut *tx, &MIGRATION_SQL, step).await?;
             tx.commit().await.map_err(classify)?;
         }
-        drop(_writer);
+        drop(conn);
+        drop(writer);
         self.status().await
     }
 
     async fn status(&self) -> Result<SchemaStatus, StoreError> {
-        Ok(SchemaStatus {
-            backend: BACKEND,
-            applied: self.applied().await?,
-            latest: migrations::latest(MIGRATIONS),
-        })
+        let mut reader = self.readers.get().await;
+        sql::schema_status(&mut *reader, &MIGRATION_SQL, BACKEND, MIGRATIONS).await
     }
 
     async fn record(&self, exchanges: &[Exchange]) -> Result<(), StoreError> {
-        self.record_batch(exchanges).await
+        self.writer.record(exchanges).await
     }
 
     async fn lookup(&self, local: &str, external: &str) -> Result<Lookup, StoreError> {
-        self.lookup_pair(local, external).await
+        sql::lookup(
+            &mut *self.readers.get().await,
+            history::LOOKUP,
+            local,
+            external,
+        )
+        .await
     }
 
     async fn correspondent_domains(&self) -> Result<Vec<String>, StoreError> {
-        self.domains(false).await
+        sql::strings(&mut *self.readers.get().await, history::DOMAINS).await
     }
 
     async fn outbound_correspondent_domains(&self) -> Result<Vec<String>, StoreError> {
-        self.domains(true).await
+        sql::strings(&mut *self.readers.get().await, history::OUTBOUND_DOMAINS).await
     }
 
     async fn prune_dedup_keys(&self, before: i64) -> Result<u64, StoreError> {
-        self.prune(before).await
+        let mut writer = self.writer.lock().await;
+        let mut conn = writer.connection().await;
+        sql::execute_count(&mut *conn, history::PRUNE, before).await
     }
 
     async fn whitelist_add(&self, entry: &WhitelistEntry) -> Result<(), StoreError> {
-        self.whitelist_insert(entry).await
+        let mut writer = self.writer.lock().await;
+        let mut conn = writer.connection().await;
+        sql::whitelist_add(&mut *conn, WHITELIST_ADD, entry).await
     }
 
     async fn whitelist_remove(&self, pattern: &str) -> Result<bool, StoreError> {
-        self.whitelist_delete(pattern).await
+        let mut writer = self.writer.lock().await;
+        let mut conn = writer.connection().await;
+        sql::whitelist_remove(&mut *conn, WHITELIST_REMOVE, pattern).await
     }
 
     async fn whitelist(&self) -> Result<Vec<WhitelistEntry>, StoreError> {
-        self.whitelist_list().await
+        sql::whitelist(&mut *self.readers.get().await, WHITELIST_LIST).await
     }
 }
