@@ -19,8 +19,9 @@
 //! *group-committed*: a task takes every call waiting and commits their rows in one transaction, then answers
 //! each caller, with the error if it failed. Either way a call returns only once its rows are
 //! committed. The writer never checkpoints inside a commit (SQLite's default, two fsyncs in one unlucky call every
-//! thousand pages): a background task copies the WAL back at most every 100 ms, and the writer checkpoints itself,
-//! between two commits, only when the WAL passes 10,000 pages (see `src/sqlite/checkpoint.rs`).
+//! thousand pages): a background task copies the WAL back at most every 100 ms, and once the WAL passes 10,000
+//! pages it holds writes off for one short pass so that the WAL starts over, its file cut back to 64 MB (see
+//! `src/sqlite/checkpoint.rs`).
 //!
 //! PostgreSQL uses a sqlx pool of 8 that pings only connections idle for more than a second (the default ping on
 //! every acquire doubled a lookup's round trips).

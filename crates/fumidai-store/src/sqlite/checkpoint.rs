@@ -3,87 +3,75 @@
 //! A commit appends pages to the WAL; a checkpoint copies them back into the database file and syncs both files.
 //! SQLite runs one by default inside the commit that takes the WAL past 1,000 pages, so every hundred or so
 //! single-message commits one `record` call paid for two fsyncs (milliseconds on a quiet disk, hundreds on a busy
-//! one): most of the time of recording one message at a time. Here the writer's connection never checkpoints by
-//! itself; a task with a connection of its own copies the WAL back while the writer goes on (SQLite allows one
-//! checkpoint beside one writer), at most every [`PAUSE`].
+//! one): most of the time of recording one message at a time. Here the writer's connection never checkpoints; a
+//! task with a connection of its own copies the WAL back while the writer goes on (SQLite allows one checkpoint
+//! beside one writer), at most every [`PAUSE`].
 //!
-//! The WAL file starts over only when a write finds it fully copied back, which a checkpoint running beside a
-//! steady stream of commits never quite achieves. So once the WAL holds more than [`WAL_LIMIT`] pages the writer
-//! checkpoints itself, between two commits, where nothing can be appended meanwhile; the copying was mostly done
-//! in the background, so that costs little more than the syncs.
+//! The WAL file starts over only when a write begins with it fully copied back, which a checkpoint running beside a
+//! steady stream of commits never achieves: the next commit is always under way. So once the WAL is longer than
+//! [`WAL_LIMIT`] pages, the task holds the writer off for one more pass, which copies only what was appended during
+//! the last one; the next write starts the WAL over, and `journal_size_limit` (set on the writer's connection) cuts
+//! the file back. (Without that pass, a first version let the WAL reach 9 GB during a 10-million-pair import.)
 
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::Weak;
 use std::time::Duration;
 
 use sqlx::sqlite::SqliteConnection;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Mutex};
 
 /// Shortest time between two background checkpoints: commits in between are copied (and synced) together.
 const PAUSE: Duration = Duration::from_millis(100);
 
-/// WAL length, in pages, past which the writer checkpoints itself (about 40 MB of 4 KiB pages).
+/// WAL length, in pages, past which the writer is held off for a checkpoint (about 40 MB of 4 KiB pages).
 const WAL_LIMIT: i64 = 10_000;
+
+/// Bytes the WAL file is cut back to when it starts over (SQLite's `journal_size_limit`, for the writer).
+pub(super) const WAL_FILE_LIMIT: &str = "67108864";
 
 const CHECKPOINT: &str = "PRAGMA wal_checkpoint(PASSIVE)";
 
-/// The writer's side: wakes the background task (which ends when this is dropped) and checkpoints itself when the
-/// WAL has grown too long.
+/// The writer's handle on the background task, which ends when every handle is dropped.
+#[derive(Clone)]
 pub(super) struct Checkpoints {
     /// Holds at most one wake-up: commits while a pass runs are all copied by the next.
     wake: mpsc::Sender<()>,
-    /// WAL length in pages as the last checkpoint saw it.
-    wal_pages: Arc<AtomicI64>,
 }
 
 impl Checkpoints {
-    /// Starts the background task on the current Tokio runtime; it checkpoints through `conn`.
-    pub(super) fn start(conn: SqliteConnection) -> Self {
+    /// Starts the background task on the current Tokio runtime. It checkpoints through `conn`, and locks `writer`
+    /// (the mutex every write of the store holds) to hold writes off.
+    pub(super) fn start<W: Send + 'static>(conn: SqliteConnection, writer: Weak<Mutex<W>>) -> Self {
         let (wake, woken) = mpsc::channel(1);
-        let wal_pages = Arc::new(AtomicI64::new(0));
-        tokio::spawn(checkpoint_in_background(
-            conn,
-            woken,
-            Arc::clone(&wal_pages),
-        ));
-        Checkpoints { wake, wal_pages }
+        tokio::spawn(checkpoint_in_background(conn, woken, writer));
+        Checkpoints { wake }
     }
 
-    /// Called by the writer after each commit, with the writer held.
-    pub(super) async fn after_commit(&self, writer: &mut SqliteConnection) {
-        if self.wal_pages.load(Ordering::Relaxed) > WAL_LIMIT {
-            // Copied completely, the WAL starts over at the next commit; otherwise (a reader still needs old
-            // pages, or the background task holds the checkpoint lock) the next commit tries again.
-            if let Ok(Some(pages)) = checkpoint(writer).await {
-                self.wal_pages.store(pages, Ordering::Relaxed);
-            }
-        }
+    /// Called by the writer after each commit.
+    pub(super) fn wake(&self) {
         let _ = self.wake.try_send(());
     }
 }
 
-/// Runs a passive checkpoint; `Some(0)` when the WAL was copied back completely, else `Some(WAL length)`.
-/// `None` when another checkpoint was running.
-async fn checkpoint(conn: &mut SqliteConnection) -> Result<Option<i64>, sqlx::Error> {
-    let (busy, wal, copied): (i64, i64, i64) =
+/// Runs a passive checkpoint and returns the WAL's length in pages (-1 when another checkpoint was running).
+async fn checkpoint(conn: &mut SqliteConnection) -> Result<i64, sqlx::Error> {
+    let (_busy, wal, _copied): (i64, i64, i64) =
         sqlx::query_as(CHECKPOINT).fetch_one(&mut *conn).await?;
-    Ok(match busy {
-        0 if copied == wal => Some(0),
-        0 => Some(wal),
-        _ => None,
-    })
+    Ok(wal)
 }
 
-async fn checkpoint_in_background(
+async fn checkpoint_in_background<W>(
     mut conn: SqliteConnection,
     mut woken: mpsc::Receiver<()>,
-    wal_pages: Arc<AtomicI64>,
+    writer: Weak<Mutex<W>>,
 ) {
     while woken.recv().await.is_some() {
-        // An error (the disk, say) leaves the pages in the WAL, where they are safe; the next pass and the writer's
-        // own checkpoint try again.
-        if let Ok(Some(pages)) = checkpoint(&mut conn).await {
-            wal_pages.store(pages, Ordering::Relaxed);
+        // An error (the disk, say) leaves the pages in the WAL, where they are safe; the next pass tries again.
+        if checkpoint(&mut conn).await.is_ok_and(|wal| wal > WAL_LIMIT) {
+            let Some(writer) = writer.upgrade() else {
+                return;
+            };
+            let _writes_wait = writer.lock().await;
+            let _ = checkpoint(&mut conn).await;
         }
         tokio::time::sleep(PAUSE).await;
     }
@@ -92,6 +80,7 @@ async fn checkpoint_in_background(
 #[cfg(test)]
 mod tests {
     use std::str::FromStr;
+    use std::sync::Arc;
 
     use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
     use sqlx::Connection;
@@ -112,52 +101,82 @@ mod tests {
             .ok()
     }
 
-    /// A WAL database at `path` with two rows in table `t` (all in the WAL still), a writer connection that does
-    /// not checkpoint, and the checkpoints beside it.
-    async fn writer_and_checkpoints(path: &str) -> (SqliteConnection, Checkpoints) {
+    async fn until_file_has(path: &str, rows: i64) {
+        for _ in 0..500 {
+            if rows_in_file(path).await == Some(rows) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("the database file never got {rows} rows");
+    }
+
+    /// A WAL database at `path` whose table `t` has `rows` rows of 4,000 bytes (a page each), all still in the
+    /// WAL; a writer connection that does not checkpoint; its lock; and the checkpoints beside it.
+    async fn fixture(path: &str, rows: i64) -> (SqliteConnection, Arc<Mutex<()>>, Checkpoints) {
         let options = SqliteConnectOptions::from_str(path)
             .unwrap()
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .pragma("wal_autocheckpoint", "0");
         let mut writer = SqliteConnection::connect_with(&options).await.unwrap();
-        sqlx::raw_sql("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1), (2)")
+        sqlx::raw_sql("CREATE TABLE t (x BLOB)")
             .execute(&mut writer)
             .await
             .unwrap();
-        let checkpoints = Checkpoints::start(SqliteConnection::connect(path).await.unwrap());
-        (writer, checkpoints)
+        sqlx::query(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
+             INSERT INTO t SELECT randomblob(4000) FROM n",
+        )
+        .bind(rows)
+        .execute(&mut writer)
+        .await
+        .unwrap();
+        let lock = Arc::new(Mutex::new(()));
+        let conn = SqliteConnection::connect(path).await.unwrap();
+        let checkpoints = Checkpoints::start(conn, Arc::downgrade(&lock));
+        (writer, lock, checkpoints)
     }
 
     #[tokio::test]
     async fn commits_reach_the_file_in_the_background() {
         let dir = TempDir::new();
         let path = dir.0.join("t.db").to_string_lossy().into_owned();
-        let (mut writer, checkpoints) = writer_and_checkpoints(&path).await;
+        let (_writer, _lock, checkpoints) = fixture(&path, 2).await;
         assert_eq!(rows_in_file(&path).await, None, "the WAL holds it all");
-        checkpoints.after_commit(&mut writer).await;
-        let mut copied = None;
-        for _ in 0..50 {
-            copied = rows_in_file(&path).await;
-            if copied.is_some() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        assert_eq!(copied, Some(2));
+        checkpoints.wake();
+        until_file_has(&path, 2).await;
     }
 
     #[tokio::test]
-    async fn the_writer_checkpoints_a_long_wal_itself() {
+    async fn a_long_wal_starts_over_although_writes_go_on() {
         let dir = TempDir::new();
         let path = dir.0.join("t.db").to_string_lossy().into_owned();
-        let (mut writer, checkpoints) = writer_and_checkpoints(&path).await;
-        checkpoints
-            .wal_pages
-            .store(WAL_LIMIT + 1, Ordering::Relaxed);
-        // The background task is woken only after this, so the copy is the writer's own.
-        checkpoints.after_commit(&mut writer).await;
-        assert_eq!(checkpoints.wal_pages.load(Ordering::Relaxed), 0);
-        assert_eq!(rows_in_file(&path).await, Some(2));
+        let rows = WAL_LIMIT + 100;
+        let (mut writer, lock, checkpoints) = fixture(&path, rows).await;
+
+        // A write lands while the background pass runs (here: after it, before the writer is free again), so the
+        // pass alone leaves the WAL not quite copied back.
+        let held = lock.lock().await;
+        checkpoints.wake();
+        until_file_has(&path, rows).await;
+        sqlx::query("INSERT INTO t VALUES (x'00')")
+            .execute(&mut writer)
+            .await
+            .unwrap();
+        drop(held);
+        // The task's pass with writes held off copies that one too.
+        until_file_has(&path, rows + 1).await;
+        sqlx::query("INSERT INTO t VALUES (x'01')")
+            .execute(&mut writer)
+            .await
+            .unwrap();
+        let mut observer = SqliteConnection::connect(&path).await.unwrap();
+        let (busy, wal, _): (i64, i64, i64) = sqlx::query_as(CHECKPOINT)
+            .fetch_one(&mut observer)
+            .await
+            .unwrap();
+        assert_eq!(busy, 0);
+        assert!(wal < 10, "the WAL did not start over: {wal} pages");
     }
 }

@@ -21,7 +21,6 @@ use tokio::sync::{Mutex, MutexGuard};
 use crate::migrations::{self, Migration};
 use crate::sql::{self, classify, MigrationSql};
 use crate::{Exchange, Lookup, SchemaStatus, Store, StoreError, WhitelistEntry, CONNECT_TIMEOUT};
-use checkpoint::Checkpoints;
 use writer::{WriteTo, Writer};
 
 const BACKEND: &str = "sqlite";
@@ -113,19 +112,25 @@ impl SqliteStore {
                 let only = Arc::new(Mutex::new(SqliteConnection::connect_with(&options).await?));
                 return Ok((
                     vec![Arc::clone(&only)],
-                    Writer::start(WriteTo::Shared(only)),
+                    Writer::start(WriteTo::Shared(only), None),
                 ));
             }
             // The writer leaves checkpoints to a connection of their own (see `checkpoint`).
-            let own = options.clone().pragma("wal_autocheckpoint", "0");
+            let own = options
+                .clone()
+                .pragma("wal_autocheckpoint", "0")
+                .pragma("journal_size_limit", checkpoint::WAL_FILE_LIMIT);
             let own = SqliteConnection::connect_with(&own).await?;
-            let checkpoints = Checkpoints::start(SqliteConnection::connect_with(&options).await?);
+            let checkpointer = SqliteConnection::connect_with(&options).await?;
             let mut connections = Vec::with_capacity(READERS);
             for _ in 0..READERS {
                 let reader = SqliteConnection::connect_with(&options).await?;
                 connections.push(Arc::new(Mutex::new(reader)));
             }
-            Ok((connections, Writer::start(WriteTo::Own(own, checkpoints))))
+            Ok((
+                connections,
+                Writer::start(WriteTo::Own(own), Some(checkpointer)),
+            ))
         };
         let (connections, writer) = sql::connect_within(&what, opening).await?;
         Ok(SqliteStore {

@@ -31,7 +31,7 @@ const QUEUE: usize = 1_024;
 /// Where writes go.
 pub(super) enum WriteTo {
     /// A connection of the writer's own (a file), which leaves checkpoints to [`Checkpoints`].
-    Own(SqliteConnection, Checkpoints),
+    Own(SqliteConnection),
     /// The store's only connection (`:memory:`, where every connection is a database of its own).
     Shared(Arc<Mutex<SqliteConnection>>),
 }
@@ -63,21 +63,9 @@ impl DerefMut for Held<'_> {
 }
 
 impl WriteTo {
-    /// Commits `rows` (see [`commit`]) and has the WAL checkpointed as needed.
-    async fn record(&mut self, rows: Vec<Row>) -> Result<(), StoreError> {
-        match self {
-            WriteTo::Own(conn, checkpoints) => {
-                let outcome = commit(conn, rows).await;
-                checkpoints.after_commit(conn).await;
-                outcome
-            }
-            WriteTo::Shared(conn) => commit(&mut *conn.lock().await, rows).await,
-        }
-    }
-
     pub(super) async fn connection(&mut self) -> Held<'_> {
         match self {
-            WriteTo::Own(conn, _) => Held::Own(conn),
+            WriteTo::Own(conn) => Held::Own(conn),
             WriteTo::Shared(conn) => Held::Shared(conn.lock().await),
         }
     }
@@ -93,15 +81,28 @@ struct Request {
 pub(super) struct Writer {
     target: Arc<Mutex<WriteTo>>,
     requests: mpsc::Sender<Request>,
+    /// None in memory, where there is no WAL.
+    checkpoints: Option<Checkpoints>,
 }
 
 impl Writer {
-    /// Starts the group-commit task on the current Tokio runtime.
-    pub(super) fn start(target: WriteTo) -> Self {
+    /// Starts the group-commit task, and the checkpoints through `checkpointer` if any, on the current Tokio
+    /// runtime.
+    pub(super) fn start(target: WriteTo, checkpointer: Option<SqliteConnection>) -> Self {
         let target = Arc::new(Mutex::new(target));
+        let checkpoints =
+            checkpointer.map(|conn| Checkpoints::start(conn, Arc::downgrade(&target)));
         let (requests, queue) = mpsc::channel(QUEUE);
-        tokio::spawn(commit_groups(Arc::clone(&target), queue));
-        Writer { target, requests }
+        tokio::spawn(commit_groups(
+            Arc::clone(&target),
+            queue,
+            checkpoints.clone(),
+        ));
+        Writer {
+            target,
+            requests,
+            checkpoints,
+        }
     }
 
     /// Waits for the writer, for writes other than `record` (migrations, whitelist, pruning).
@@ -117,7 +118,7 @@ impl Writer {
         }
         if let Ok(mut target) = self.target.try_lock() {
             // Nobody is writing: no group to join, and no hop through the task.
-            return target.record(rows).await;
+            return commit(&mut *target.connection().await, rows, &self.checkpoints).await;
         }
         let (done, outcome) = oneshot::channel();
         self.requests
@@ -134,7 +135,11 @@ fn stopped() -> StoreError {
 
 /// The group-commit task: waits for a request and for the writer, then commits the requests queued by then
 /// together, taking more until they hold 4,000 rows (one INSERT; the rest wait for the next group).
-async fn commit_groups(target: Arc<Mutex<WriteTo>>, mut queue: mpsc::Receiver<Request>) {
+async fn commit_groups(
+    target: Arc<Mutex<WriteTo>>,
+    mut queue: mpsc::Receiver<Request>,
+    checkpoints: Option<Checkpoints>,
+) {
     while let Some(first) = queue.recv().await {
         let mut target = target.lock().await;
         let mut rows = first.rows;
@@ -146,7 +151,7 @@ async fn commit_groups(target: Arc<Mutex<WriteTo>>, mut queue: mpsc::Receiver<Re
             rows.extend(next.rows);
             waiters.push(next.done);
         }
-        let outcome = target.record(rows).await;
+        let outcome = commit(&mut *target.connection().await, rows, &checkpoints).await;
         drop(target);
         for done in waiters {
             // A caller that stopped waiting still had its rows committed; nobody is left to tell.
@@ -155,9 +160,25 @@ async fn commit_groups(target: Arc<Mutex<WriteTo>>, mut queue: mpsc::Receiver<Re
     }
 }
 
-/// Rows from several callers may repeat a dedup key: the view's trigger sees the rows before it in the same
-/// statement and transaction, so each exchange still counts once.
-async fn commit(conn: &mut SqliteConnection, rows: Vec<Row>) -> Result<(), StoreError> {
+/// Commits `rows` and wakes the checkpoints. Rows from several callers may repeat a dedup key: the view's trigger
+/// sees the rows before it in the same statement and transaction, so each exchange still counts once.
+async fn commit(
+    conn: &mut SqliteConnection,
+    rows: Vec<Row>,
+    checkpoints: &Option<Checkpoints>,
+) -> Result<(), StoreError> {
+    let outcome = insert_in_transaction(conn, rows).await;
+    if let Some(checkpoints) = checkpoints {
+        checkpoints.wake();
+    }
+    outcome
+}
+
+/// One INSERT (a transaction by itself) or, past [`CHUNK`] rows, several in one transaction.
+async fn insert_in_transaction(
+    conn: &mut SqliteConnection,
+    rows: Vec<Row>,
+) -> Result<(), StoreError> {
     if rows.len() <= CHUNK {
         return insert_rows(conn, rows).await;
     }
@@ -194,7 +215,9 @@ mod tests {
         let mut rows = prepare(std::slice::from_ref(&exchange));
         rows.extend(prepare(std::slice::from_ref(&exchange)));
         let mut target = store.writer.lock().await;
-        commit(&mut *target.connection().await, rows).await.unwrap();
+        commit(&mut *target.connection().await, rows, &None)
+            .await
+            .unwrap();
         drop(target);
         let found = store.lookup("a@x.jp", "b@y.jp").await.unwrap();
         assert_eq!(found.address.map(|h| h.outbound_count), Some(1));
