@@ -11,12 +11,14 @@ mod kind;
 mod limits;
 mod report;
 mod scan;
+mod verdict;
 
 pub use finding::{Finding, FindingDef};
 pub use kind::{FileKind, Risk};
 pub use limits::Limits;
 pub use report::FileReport;
 pub use scan::{child_part, hash_only, Dispatch, FileInput, Inspector, Scan, Whole};
+pub use verdict::{Direction, Verdict};
 
 /// Findings raised by the scan machinery itself (limits, nesting), not by any one format.
 pub mod findings {

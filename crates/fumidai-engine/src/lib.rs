@@ -14,9 +14,10 @@ pub mod registry;
 mod report;
 
 pub use config::{Config, ConfigError};
+pub use fumidai_core::Verdict;
 pub use fumidai_store::{Direction, StoreError};
 pub use history::{ExchangeHistory, Parties};
-pub use report::{MessageReport, Verdict};
+pub use report::MessageReport;
 
 use fumidai_core::{FileInput, Finding, Scan};
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -1,26 +1,7 @@
 //! What a scan says about one message.
 
-use fumidai_core::{FileReport, Finding};
+use fumidai_core::{FileReport, Finding, Verdict};
 use serde::Serialize;
-
-/// The verdict of one message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    Clean,
-    Suspicious,
-    Malicious,
-}
-
-impl Verdict {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Clean => "clean",
-            Verdict::Suspicious => "suspicious",
-            Verdict::Malicious => "malicious",
-        }
-    }
-}
 
 /// One message's result; serialises to the documented JSON line.
 #[derive(Debug, Clone, PartialEq, Serialize)]

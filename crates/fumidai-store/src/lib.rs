@@ -94,18 +94,10 @@ pub mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use fumidai_core::Direction;
 pub use normalize::{normalize_address, normalize_domain, registrable_domain};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
-
-/// Which way a message went, seen from the organisation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Direction {
-    /// From a local user to an external address.
-    Outbound,
-    /// From an external address to a local user.
-    Inbound,
-}
 
 /// One exchange between a local and an external address at a time (Unix seconds, UTC).
 #[derive(Debug, Clone, PartialEq, Eq)]
