@@ -3,9 +3,10 @@
 //!
 //! [`open`] picks the backend from the location: a file path or `sqlite:` URL gives SQLite (file and parent
 //! directory created; WAL journal, 5 s busy timeout, `synchronous=NORMAL`: a crash may lose the last commits of
-//! history, never corrupt it — the quarantine will want `FULL`), `postgres://`/`postgresql://` gives PostgreSQL
-//! (no TLS; add `?options[search_path]=myschema` to use a schema other than `public`; connections use
-//! `synchronous_commit=off`, the same trade-off as SQLite's NORMAL, unless the URL sets it). A database that is down or
+//! history, never corrupt it; a quarantined message is committed with `FULL`, see [`quarantine`]),
+//! `postgres://`/`postgresql://` gives PostgreSQL (no TLS; add `?options[search_path]=myschema` to use a schema
+//! other than `public`; connections use `synchronous_commit=off`, the same trade-off as SQLite's NORMAL, unless the
+//! URL sets it; the quarantine's transactions turn it on). A database that is down or
 //! refuses gives [`StoreError::Unavailable`] within about 5 seconds.
 //!
 //! # SQLite: connections, group commit, checkpoints
@@ -45,6 +46,10 @@
 //! - `exchange_seen (at, key)` — dedup keys, see below. Ordered by time since step 3: keys are hashes, so
 //!   ordered by key each commit wrote pages all over the table; by time, new keys go to the last pages and pruning
 //!   is a range. The time is known wherever a key is probed, it is part of what the key hashes.
+//!
+//! Quarantine (step 4, see [`quarantine`]): `quarantine` (one row an item: meta, size, SHA-256; indexed by
+//! `received_at`), `quarantine_recipient`, `quarantine_finding` (indexed by finding) and `quarantine_release`
+//! (rows in the order given), and `quarantine_chunk (id, seq, data)` holding the original in 1 MiB rows.
 //!
 //! Addresses are trimmed, lower-cased and their domains IDNA-encoded (`info@例え.jp` → `info@xn--r8jz45g.jp`)
 //! before they are stored or looked up; exchanges whose addresses are not `local@domain` are skipped.
@@ -89,6 +94,7 @@ mod batch;
 pub mod migrations;
 pub mod normalize;
 pub mod postgres;
+pub mod quarantine;
 mod sql;
 pub mod sqlite;
 #[cfg(feature = "testing")]
@@ -97,6 +103,7 @@ pub mod testing;
 pub use fumidai_core::Direction;
 pub use normalize::{normalize_address, normalize_domain, registrable_domain};
 pub use postgres::PgStore;
+pub use quarantine::{QuarantineFilter, QuarantineId, QuarantineItem, QuarantineMeta, Release};
 pub use sqlite::SqliteStore;
 
 /// One exchange between a local and an external address at a time (Unix seconds, UTC).
@@ -156,6 +163,15 @@ pub enum StoreError {
     Database(String),
     #[error("invalid store location {0:?}: expected a SQLite file path or a postgres:// URL")]
     BadLocation(String),
+    /// `quarantine_put` with an id already stored (nothing was written; the item stays as it was).
+    #[error("quarantine item {0} already exists")]
+    Duplicate(String),
+    /// A quarantined original whose bytes do not match the size and SHA-256 stored with them.
+    #[error("damaged: {0}")]
+    Corrupt(String),
+    /// The sink given to `quarantine_read` failed.
+    #[error("cannot hand out the quarantined message: {0}")]
+    Io(String),
 }
 
 /// The storage every part of fumidai uses. Both backends pass the same test suite.
@@ -175,6 +191,41 @@ pub trait Store: Send + Sync {
     async fn whitelist_add(&self, entry: &WhitelistEntry) -> Result<(), StoreError>;
     async fn whitelist_remove(&self, pattern: &str) -> Result<bool, StoreError>;
     async fn whitelist(&self) -> Result<Vec<WhitelistEntry>, StoreError>;
+
+    /// Quarantines `original` with `meta`: bytes (in chunks), meta, recipients and findings in one transaction,
+    /// committed and synced before this returns. An id already present is [`StoreError::Duplicate`], never an
+    /// overwrite; an id that is not 1–64 characters of `[A-Za-z0-9-]` is refused.
+    async fn quarantine_put(
+        &self,
+        meta: &QuarantineMeta,
+        original: bytes::Bytes,
+    ) -> Result<(), StoreError>;
+    /// Items matching `filter`, newest first, at most its limit.
+    async fn quarantine_list(
+        &self,
+        filter: &QuarantineFilter,
+    ) -> Result<Vec<QuarantineItem>, StoreError>;
+    async fn quarantine_get(&self, id: &str) -> Result<Option<QuarantineItem>, StoreError>;
+    /// Streams the original of `id` to `sink` chunk by chunk, in order, from one snapshot; false when there is no
+    /// such item. The size and SHA-256 are checked at the end: a mismatch is [`StoreError::Corrupt`], and what the
+    /// sink got must then be discarded (write to a temporary file, use it only on `Ok(true)`). (`for<'b>` is
+    /// spelled out because async-trait would otherwise name the elided lifetime, tying the sink to one slice.)
+    async fn quarantine_read(
+        &self,
+        id: &str,
+        sink: &mut (dyn for<'b> FnMut(&'b [u8]) -> std::io::Result<()> + Send),
+    ) -> Result<bool, StoreError>;
+    /// Adds a release to the item's history; false when there is no such item.
+    async fn quarantine_mark_released(
+        &self,
+        id: &str,
+        release: &Release,
+    ) -> Result<bool, StoreError>;
+    /// Deletes an item and its bytes; false when there was none.
+    async fn quarantine_delete(&self, id: &str) -> Result<bool, StoreError>;
+    /// Deletes the items received before `older_than` (Unix seconds; the caller computes now - retention) and
+    /// returns how many.
+    async fn quarantine_purge(&self, older_than: i64) -> Result<u64, StoreError>;
 
     /// Registrable domains the organisation has *sent* mail to: the safer list for look-alike checks (a domain
     /// that only ever wrote to us proves nothing). Added after the first contract; the default says so.

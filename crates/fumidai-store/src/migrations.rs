@@ -33,12 +33,14 @@ pub const SQLITE: &[Migration] = &[
     migration!("sqlite", 1, "0001", "exchange_history"),
     migration!("sqlite", 2, "0002", "whitelist"),
     migration!("sqlite", 3, "0003", "dedup_keys_by_time"),
+    migration!("sqlite", 4, "0004", "quarantine"),
 ];
 
 pub const POSTGRES: &[Migration] = &[
     migration!("postgres", 1, "0001", "exchange_history"),
     migration!("postgres", 2, "0002", "whitelist"),
     migration!("postgres", 3, "0003", "dedup_keys_by_time"),
+    migration!("postgres", 4, "0004", "quarantine"),
 ];
 
 /// Highest version in a list.
@@ -60,7 +62,7 @@ mod tests {
         for list in [SQLITE, POSTGRES] {
             assert!(list.windows(2).all(|w| w[0].version < w[1].version));
         }
-        assert_eq!(latest(SQLITE), 3);
+        assert_eq!(latest(SQLITE), 4);
     }
 
     /// A store at step 2 that has counted an exchange: after step 3 re-ordered the dedup keys, recording that

@@ -2,6 +2,7 @@
 //! so concurrent nodes never double-count and never see half a batch.
 
 mod history;
+mod quarantine;
 
 use std::str::FromStr;
 
@@ -10,6 +11,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, PgConnection};
 
 use crate::migrations::{self, Migration};
+use crate::quarantine::{QuarantineFilter, QuarantineItem, QuarantineMeta, Release};
 use crate::sql::{self, classify, MigrationSql};
 use crate::{Exchange, Lookup, SchemaStatus, Store, StoreError, WhitelistEntry, CONNECT_TIMEOUT};
 
@@ -178,5 +180,59 @@ impl Store for PgStore {
 
     async fn whitelist(&self) -> Result<Vec<WhitelistEntry>, StoreError> {
         sql::whitelist(&self.pool, WHITELIST_LIST).await
+    }
+
+    async fn quarantine_put(
+        &self,
+        meta: &QuarantineMeta,
+        original: bytes::Bytes,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(classify)?;
+        quarantine::put_durably(&mut conn, meta, original).await
+    }
+
+    async fn quarantine_list(
+        &self,
+        filter: &QuarantineFilter,
+    ) -> Result<Vec<QuarantineItem>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(classify)?;
+        crate::quarantine::list(&mut *conn, &quarantine::SQL, filter).await
+    }
+
+    async fn quarantine_get(&self, id: &str) -> Result<Option<QuarantineItem>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(classify)?;
+        crate::quarantine::get(&mut *conn, &quarantine::SQL, id).await
+    }
+
+    async fn quarantine_read(
+        &self,
+        id: &str,
+        sink: &mut (dyn for<'b> FnMut(&'b [u8]) -> std::io::Result<()> + Send),
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(classify)?;
+        // One snapshot for every chunk, whatever other nodes write meanwhile.
+        let mut tx = conn
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
+            .map_err(classify)?;
+        let found = crate::quarantine::read(&mut *tx, &quarantine::SQL, id, sink).await?;
+        tx.commit().await.map_err(classify)?;
+        Ok(found)
+    }
+
+    async fn quarantine_mark_released(
+        &self,
+        id: &str,
+        release: &Release,
+    ) -> Result<bool, StoreError> {
+        crate::quarantine::mark_released(&self.pool, &quarantine::SQL, id, release).await
+    }
+
+    async fn quarantine_delete(&self, id: &str) -> Result<bool, StoreError> {
+        crate::quarantine::delete(&self.pool, &quarantine::SQL, id).await
+    }
+
+    async fn quarantine_purge(&self, older_than: i64) -> Result<u64, StoreError> {
+        sql::execute_count(&self.pool, quarantine::SQL.purge, older_than).await
     }
 }

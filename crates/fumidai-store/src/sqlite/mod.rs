@@ -6,6 +6,7 @@
 
 mod checkpoint;
 mod history;
+mod quarantine;
 mod writer;
 
 use std::path::Path;
@@ -19,6 +20,7 @@ use sqlx::Connection;
 use tokio::sync::{Mutex, MutexGuard};
 
 use crate::migrations::{self, Migration};
+use crate::quarantine::{QuarantineFilter, QuarantineItem, QuarantineMeta, Release};
 use crate::sql::{self, classify, MigrationSql};
 use crate::{Exchange, Lookup, SchemaStatus, Store, StoreError, WhitelistEntry, CONNECT_TIMEOUT};
 use writer::{WriteTo, Writer};
@@ -215,5 +217,63 @@ impl Store for SqliteStore {
 
     async fn whitelist(&self) -> Result<Vec<WhitelistEntry>, StoreError> {
         sql::whitelist(&mut *self.readers.get().await, WHITELIST_LIST).await
+    }
+
+    async fn quarantine_put(
+        &self,
+        meta: &QuarantineMeta,
+        original: bytes::Bytes,
+    ) -> Result<(), StoreError> {
+        let mut writer = self.writer.lock().await;
+        let stored = quarantine::put_durably(&mut *writer.connection().await, meta, original).await;
+        drop(writer);
+        self.writer.wake_checkpoints();
+        stored
+    }
+
+    async fn quarantine_list(
+        &self,
+        filter: &QuarantineFilter,
+    ) -> Result<Vec<QuarantineItem>, StoreError> {
+        crate::quarantine::list(&mut *self.readers.get().await, &quarantine::SQL, filter).await
+    }
+
+    async fn quarantine_get(&self, id: &str) -> Result<Option<QuarantineItem>, StoreError> {
+        crate::quarantine::get(&mut *self.readers.get().await, &quarantine::SQL, id).await
+    }
+
+    async fn quarantine_read(
+        &self,
+        id: &str,
+        sink: &mut (dyn for<'b> FnMut(&'b [u8]) -> std::io::Result<()> + Send),
+    ) -> Result<bool, StoreError> {
+        let mut reader = self.readers.get().await;
+        // One read transaction: every chunk from the same snapshot, whatever is written meanwhile.
+        let mut tx = reader.begin().await.map_err(classify)?;
+        let found = crate::quarantine::read(&mut *tx, &quarantine::SQL, id, sink).await?;
+        tx.commit().await.map_err(classify)?;
+        Ok(found)
+    }
+
+    async fn quarantine_mark_released(
+        &self,
+        id: &str,
+        release: &Release,
+    ) -> Result<bool, StoreError> {
+        let mut writer = self.writer.lock().await;
+        let mut conn = writer.connection().await;
+        crate::quarantine::mark_released(&mut *conn, &quarantine::SQL, id, release).await
+    }
+
+    async fn quarantine_delete(&self, id: &str) -> Result<bool, StoreError> {
+        let mut writer = self.writer.lock().await;
+        let mut conn = writer.connection().await;
+        crate::quarantine::delete(&mut *conn, &quarantine::SQL, id).await
+    }
+
+    async fn quarantine_purge(&self, older_than: i64) -> Result<u64, StoreError> {
+        let mut writer = self.writer.lock().await;
+        let mut conn = writer.connection().await;
+        sql::execute_count(&mut *conn, quarantine::SQL.purge, older_than).await
     }
 }

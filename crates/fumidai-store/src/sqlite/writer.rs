@@ -110,6 +110,13 @@ impl Writer {
         self.target.lock().await
     }
 
+    /// Tells the checkpoints that a write other than `record` committed (a quarantined message: megabytes of WAL).
+    pub(super) fn wake_checkpoints(&self) {
+        if let Some(checkpoints) = &self.checkpoints {
+            checkpoints.wake();
+        }
+    }
+
     /// Normalises and keys `exchanges` here, in the caller, and returns once they are committed.
     pub(super) async fn record(&self, exchanges: &[Exchange]) -> Result<(), StoreError> {
         let rows = prepare(exchanges);

@@ -1,0 +1,56 @@
+-- The quarantine: each original message kept whole, with what was decided about it. The bytes are rows of at most
+-- 1 MiB in quarantine_chunk (written and read one at a time: a 50 MB message is never one parameter or one value);
+-- size and sha256 cover them all and are checked on every read. Recipients, findings and releases are rows of their
+-- own, in the order given, so that filters are index probes. Children go with their item (ON DELETE CASCADE).
+CREATE TABLE quarantine (
+    id          TEXT             NOT NULL PRIMARY KEY,
+    received_at BIGINT           NOT NULL,
+    direction   TEXT             NOT NULL,
+    mail_from   TEXT,
+    header_from TEXT,
+    subject     TEXT,
+    message_id  TEXT,
+    verdict     TEXT             NOT NULL,
+    score       DOUBLE PRECISION NOT NULL,
+    action      TEXT             NOT NULL,
+    reason      TEXT             NOT NULL,
+    report_json TEXT             NOT NULL,
+    size        BIGINT           NOT NULL,
+    sha256      TEXT             NOT NULL
+);
+-- Listing (newest first), time filters and purging.
+CREATE INDEX quarantine_by_received ON quarantine (received_at, id);
+
+CREATE TABLE quarantine_recipient (
+    id      TEXT    NOT NULL REFERENCES quarantine (id) ON DELETE CASCADE,
+    seq     INTEGER NOT NULL,
+    address TEXT    NOT NULL,
+    PRIMARY KEY (id, seq)
+);
+
+CREATE TABLE quarantine_finding (
+    id      TEXT    NOT NULL REFERENCES quarantine (id) ON DELETE CASCADE,
+    seq     INTEGER NOT NULL,
+    finding TEXT    NOT NULL,
+    PRIMARY KEY (id, seq)
+);
+-- The finding filter.
+CREATE INDEX quarantine_finding_by_finding ON quarantine_finding (finding, id);
+
+CREATE TABLE quarantine_release (
+    id          TEXT    NOT NULL REFERENCES quarantine (id) ON DELETE CASCADE,
+    seq         INTEGER NOT NULL,
+    at          BIGINT  NOT NULL,
+    released_by TEXT    NOT NULL,
+    target      TEXT    NOT NULL,
+    PRIMARY KEY (id, seq)
+);
+
+-- Chunks are already at most 1 MiB; compressing them (mail is often base64) is not worth TOAST's CPU on every read.
+CREATE TABLE quarantine_chunk (
+    id   TEXT    NOT NULL REFERENCES quarantine (id) ON DELETE CASCADE,
+    seq  INTEGER NOT NULL,
+    data BYTEA   NOT NULL,
+    PRIMARY KEY (id, seq)
+);
+ALTER TABLE quarantine_chunk ALTER COLUMN data SET STORAGE EXTERNAL;
