@@ -15,18 +15,27 @@
 //! - [`banner`] and [`sanitized_header_value`]: the bilingual (Japanese, then English) notice of
 //!   what was done and why, and the `X-Fumidai-Sanitized` header value.
 //!
-//! What it does not do yet: rebuild the MIME message (remove attachments, convert HTML to text,
-//! insert the banner), remove macros from binary documents (.doc/.xls/.ppt, .xlsb), decrypt
+//! - [`rebuild_message`]: the sanitised message itself. The caller decides per attachment
+//!   ([`Disposition`]: keep, strip macros, remove) in a [`Plan`]; the result ([`Rebuilt`]) is a new
+//!   body (banner, a bilingual notice per removed file with its SHA-256 and quarantine id, the text
+//!   with HTML converted and URLs defanged as asked, the kept files) and the top-level fields to
+//!   delete and add, which is what a milter needs; [`Rebuilt::message`] gives the whole message.
+//!
+//! What it does not do yet: remove macros from binary documents (.doc/.xls/.ppt, .xlsb), decrypt
 //! password-protected documents, or remove ActiveX controls, OLE embeddings, DDE fields and
 //! external links; such files are refused with a [`SanitizeError`] and must be removed whole.
 
 mod banner;
 mod defang;
+mod edit;
+mod message;
 mod ooxml;
 mod xml;
 
 pub use banner::{banner, sanitized_header_value, Action, Reason, SANITIZED_HEADER};
 pub use defang::{defang_text, defang_url};
+pub use edit::edit_message;
+pub use message::{rebuild_message, Disposition, Plan, Rebuilt, RemovedFile};
 pub use ooxml::{strip_ooxml_macros, StripLimits, Stripped};
 
 /// Why a file could not be sanitised. Every variant means the file cannot be delivered sanitised;
@@ -49,4 +58,6 @@ pub enum SanitizeError {
     Xml { part: String, detail: String },
     #[error("the macros cannot be removed without breaking the document ({0})")]
     MustRemoveWhole(String),
+    #[error("the plan has {planned} attachment decisions but the message has {found} attachments")]
+    PlanMismatch { planned: usize, found: usize },
 }
