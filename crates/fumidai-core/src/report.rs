@@ -6,6 +6,10 @@ use serde::Serialize;
 pub struct FileReport {
     /// The name as given by the sender (decoded; may be empty, may be hostile: never use it as a path).
     pub name: String,
+    /// Where the file sits in the message, as findings name it (`invoice.zip > macro.docm`); findings
+    /// whose part is this or starts with it and ` > ` are about this file or what it holds.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub part: String,
     /// Content-Type the sender declared, when there was one.
     pub declared_type: Option<String>,
     /// What the bytes really are.
@@ -26,6 +30,7 @@ impl FileReport {
         use sha2::Digest;
         FileReport {
             name: name.to_owned(),
+            part: String::new(),
             declared_type: declared_type.map(str::to_owned),
             detected_type: kind,
             size: data.len() as u64,
@@ -33,6 +38,12 @@ impl FileReport {
             encrypted: false,
             children: Vec::new(),
         }
+    }
+
+    /// Whether a finding located at `part` is about this file or something inside it.
+    pub fn contains_part(&self, part: &str) -> bool {
+        part.strip_prefix(self.part.as_str())
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(" > "))
     }
 
     /// This file and everything inside it, depth first.

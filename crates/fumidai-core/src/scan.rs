@@ -125,16 +125,20 @@ impl<'a> Scan<'a> {
             if !self.has(&NESTING_TOO_DEEP) {
                 self.add(&NESTING_TOO_DEEP, &input.part, detail);
             }
-            return FileReport::new(
+            let mut report = FileReport::new(
                 input.name,
                 input.declared_type,
                 FileKind::Unknown,
                 input.data,
             );
+            report.part = input.part;
+            return report;
         }
         self.depth += 1;
-        let report = (self.dispatch)(self, input);
+        let part = input.part.clone();
+        let mut report = (self.dispatch)(self, input);
         self.depth -= 1;
+        report.part = part;
         report
     }
 

@@ -4,6 +4,7 @@
 use crate::registry;
 use fumidai_core::Limits;
 use fumidai_history::HistoryConfig;
+use fumidai_policy::PolicyConfig;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -24,6 +25,30 @@ pub struct Config {
     /// The "no exchange in N days" rule and look-alike correspondents (`local_domains` comes from
     /// `[sender] own_domains`; see [`Config::history`]).
     pub history: HistoryConfig,
+    /// What happens to mail by verdict, findings and history (`[policy]`, see fumidai-policy).
+    pub policy: PolicyConfig,
+    /// How long quarantined originals are kept and where released ones go.
+    pub quarantine: QuarantineConfig,
+}
+
+/// The quarantine's retention and release settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QuarantineConfig {
+    /// Originals younger than this are never purged.
+    pub retention_days: u32,
+    /// The SMTP relay (`host:port`) that `quarantine release` hands originals to, normally the local
+    /// Postfix. Empty: release needs `--to-file`.
+    pub release_relay: String,
+}
+
+impl Default for QuarantineConfig {
+    fn default() -> Self {
+        QuarantineConfig {
+            retention_days: 30,
+            release_relay: String::new(),
+        }
+    }
 }
 
 /// Where fumidai keeps its state (exchange history, whitelist; later quarantine and events).
@@ -165,6 +190,14 @@ impl Config {
         if self.history.window_days == 0 {
             return Err(ConfigError::Invalid(
                 "history.window_days must be greater than 0".into(),
+            ));
+        }
+        let known: Vec<&str> = registry::all().map(|d| d.id).collect();
+        fumidai_policy::Policy::new_checked(self.policy.clone(), &known)
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        if self.quarantine.retention_days == 0 {
+            return Err(ConfigError::Invalid(
+                "quarantine.retention_days must be greater than 0".into(),
             ));
         }
         let l = &self.limits;

@@ -69,6 +69,7 @@ fn script_kind_by_name(name: &str) -> Option<FileKind> {
 
 /// What the body checks saw.
 pub(crate) struct BodySummary {
+    pub links: usize,
     pub risky_links: usize,
 }
 
@@ -91,6 +92,7 @@ pub(crate) fn inspect_body(
     }
     let links = fumidai_text::check_body_links(scan, part, &msg.text, &msg.html);
     BodySummary {
+        links: links.links,
         risky_links: links.risky,
     }
 }

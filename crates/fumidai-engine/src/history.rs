@@ -71,6 +71,11 @@ impl ExchangeHistory {
         })
     }
 
+    /// Gives the store back (a front end that keeps it after the history is done with it).
+    pub fn into_store(self) -> Box<dyn Store> {
+        self.store
+    }
+
     pub fn store(&self) -> &dyn Store {
         &*self.store
     }

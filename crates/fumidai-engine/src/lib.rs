@@ -125,7 +125,9 @@ impl Engine {
                 .iter()
                 .any(|f| f.part != "headers" && f.score >= 3.0);
         fumidai_mime::check_reply_chain(&mut scan, &msg, risky_content);
-        self.decide(scan, Headers::of(&msg), attachments, started)
+        let mut report = self.decide(scan, Headers::of(&msg), attachments, started);
+        report.links = body.links;
+        report
     }
 
     /// Applies configured scores and thresholds to what the scan found.
@@ -147,6 +149,7 @@ impl Engine {
             score: 0.0,
             findings: Vec::new(),
             attachments,
+            links: 0,
             elapsed_us: 0,
         };
         self.add_findings(&mut report, scan.into_findings());

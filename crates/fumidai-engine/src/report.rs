@@ -20,6 +20,8 @@ pub struct MessageReport {
     pub score: f64,
     pub findings: Vec<Finding>,
     pub attachments: Vec<FileReport>,
+    /// Links in the message body (text and HTML).
+    pub links: usize,
     pub elapsed_us: u64,
 }
 
