@@ -331,11 +331,7 @@ fn modified_year(path: &Path) -> anyhow::Result<i32> {
     let secs = modified
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
-    let days = secs.div_euclid(86_400);
-    let mut year = 1970;
-    while fumidai_history::import::time::days_from_civil(year + 1, 1, 1) <= days {
-        year += 1;
-    }
+    let (year, _, _) = fumidai_history::import::time::civil_from_days(secs.div_euclid(86_400));
     Ok(i32::try_from(year).unwrap_or(1970))
 }
 

@@ -1,5 +1,6 @@
 //! Where messages come from: .eml files, directories, Maildirs and mbox files.
 
+use fumidai_core::FileKind;
 use std::io::Read;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -22,6 +23,17 @@ pub enum Unit {
 
 impl Unit {
     /// How the message is named in output: the path, or `path#N` for the N-th message of an mbox (from 1).
+    /// The file's own name (for a file given directly, scanned as an attachment would be).
+    pub fn file_name(&self) -> String {
+        match self {
+            Unit::File(p) | Unit::Unreadable { path: p, .. } => p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            Unit::MboxMessage { .. } => String::new(),
+        }
+    }
+
     pub fn label(&self) -> String {
         match self {
             Unit::File(p) | Unit::Unreadable { path: p, .. } => p.display().to_string(),
@@ -153,6 +165,17 @@ fn memchr_newline(data: &[u8], from: usize) -> usize {
 }
 
 /// Reads a unit's bytes. mbox messages borrow from the shared buffer.
+/// Whether a unit holds a mail message (else it is a file such as a document or an archive, and is
+/// inspected as a message's only attachment would be). Anything that is not clearly another kind of
+/// file counts as a message, so odd-looking mail is still parsed as mail.
+pub fn is_message(unit: &Unit, raw: &[u8]) -> bool {
+    matches!(unit, Unit::MboxMessage { .. })
+        || matches!(
+            fumidai_archive::sniff(raw),
+            FileKind::Message | FileKind::Text | FileKind::Unknown
+        )
+}
+
 pub fn with_bytes<T>(unit: &Unit, f: impl FnOnce(&[u8]) -> T) -> Result<T, String> {
     match unit {
         Unit::File(path) => std::fs::read(path)

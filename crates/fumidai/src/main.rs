@@ -1,14 +1,17 @@
 //! `fumidai`: the command-line front end. Thin over [`fumidai_engine::Engine`].
 
+mod apply;
 mod db;
 mod history;
 mod inputs;
 mod output;
+mod quarantine;
 mod scan;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use fumidai_engine::{Config, Engine};
+use fumidai_policy::{Lang, Policy};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -51,6 +54,9 @@ enum Command {
     /// Senders exempt from the exchange-history rule.
     #[command(subcommand)]
     Whitelist(history::WhitelistCommand),
+    /// The quarantine: originals of sanitised, quarantined and rejected mail.
+    #[command(subcommand)]
+    Quarantine(quarantine::QuarantineCommand),
 }
 
 #[derive(Subcommand)]
@@ -62,9 +68,18 @@ enum ConfigCommand {
         /// Print the effective configuration as JSON.
         #[arg(long)]
         json: bool,
+        /// The language of the policy's explanation.
+        #[arg(long, value_enum, default_value = "en")]
+        lang: LangArg,
     },
     /// Print the documented default configuration (every option, commented).
     Default,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LangArg {
+    En,
+    Ja,
 }
 
 #[derive(Args)]
@@ -109,12 +124,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Scan(args) => {
             let engine = Engine::new(configured()?)?;
-            scan::run(&engine, &args)
+            scan::run(std::sync::Arc::new(engine), &args)
         }
         Command::Db(cmd) => db::run(&configured()?, &cmd),
         Command::History(cmd) => history::run(&configured()?, &cmd),
         Command::Whitelist(cmd) => history::run_whitelist(&configured()?, &cmd),
-        Command::Config(ConfigCommand::Check { file, json }) => {
+        Command::Quarantine(cmd) => quarantine::run(&configured()?, &cmd),
+        Command::Config(ConfigCommand::Check { file, json, lang }) => {
             let (source, config) = load_config(file.as_deref().or(cli.config.as_deref()))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&config)?);
@@ -144,6 +160,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         "does not count"
                     }
                 );
+                println!(
+                    "  quarantine: kept {} days, released to {}",
+                    config.quarantine.retention_days,
+                    if config.quarantine.release_relay.is_empty() {
+                        "files only (no release_relay)"
+                    } else {
+                        &config.quarantine.release_relay
+                    }
+                );
+                let lang = match lang {
+                    LangArg::En => Lang::En,
+                    LangArg::Ja => Lang::Ja,
+                };
+                println!("  policy:");
+                for line in Policy::new(config.policy.clone())?.explain(lang) {
+                    println!("    - {line}");
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -6,8 +6,12 @@ use std::io::{IsTerminal, Write};
 
 /// One output line: a report, or a message that could not be scanned.
 pub enum Line {
-    Report(Box<MessageReport>),
-    Error { path: String, error: String },
+    /// A judged message, and what `--apply` did with it.
+    Report(Box<MessageReport>, Option<Applied>),
+    Error {
+        path: String,
+        error: String,
+    },
 }
 
 pub struct Printer {
@@ -15,6 +19,52 @@ pub struct Printer {
     only_findings: bool,
     colour: bool,
     out: std::io::BufWriter<std::io::Stdout>,
+}
+
+/// What `scan --apply` did with a message.
+#[derive(Debug, Serialize)]
+pub struct Applied {
+    pub action: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quarantine_id: Option<String>,
+    /// The file holding what the recipients would get.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+    /// The SMTP reply for reject and tempfail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply: Option<String>,
+    /// Why the action differs from the policy's decision.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl Applied {
+    /// ` => ACTION [quarantine ID] -> FILE (note)`.
+    fn human(&self) -> String {
+        let mut s = format!(" => {}", self.action.to_uppercase());
+        if let Some(id) = &self.quarantine_id {
+            s.push_str(&format!(" [quarantine {id}]"));
+        }
+        if let Some(reply) = &self.reply {
+            s.push_str(&format!(" \"{reply}\""));
+        }
+        if let Some(out) = &self.output {
+            s.push_str(&format!(" -> {out}"));
+        }
+        if let Some(note) = &self.note {
+            s.push_str(&format!(" ({note})"));
+        }
+        s
+    }
+}
+
+/// A report's JSON line: the report's fields, then `applied` when `--apply` ran.
+#[derive(Serialize)]
+struct ReportLine<'a> {
+    #[serde(flatten)]
+    report: &'a MessageReport,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    applied: Option<&'a Applied>,
 }
 
 #[derive(Serialize)]
@@ -37,13 +87,22 @@ impl Printer {
 
     pub fn print(&mut self, line: &Line) -> std::io::Result<()> {
         match line {
-            Line::Report(r) if self.only_findings && r.verdict == Verdict::Clean => Ok(()),
-            Line::Report(r) if self.json => {
-                serde_json::to_writer(&mut self.out, r)?;
+            Line::Report(r, _) if self.only_findings && r.verdict == Verdict::Clean => Ok(()),
+            Line::Report(r, applied) if self.json => {
+                serde_json::to_writer(
+                    &mut self.out,
+                    &ReportLine {
+                        report: r,
+                        applied: applied.as_ref(),
+                    },
+                )?;
                 self.out.write_all(b"\n")
             }
-            Line::Report(r) => {
-                let text = human_line(r);
+            Line::Report(r, applied) => {
+                let mut text = human_line(r);
+                if let Some(a) = applied {
+                    text.push_str(&a.human());
+                }
                 let (on, off) = match (self.colour, r.verdict) {
                     (false, _) | (true, Verdict::Clean) => ("", ""),
                     (true, Verdict::Suspicious) => ("\x1b[33m", "\x1b[0m"),

@@ -1,8 +1,11 @@
 //! `fumidai scan`: many messages, in parallel, one output line each.
 
+use crate::apply::ApplyRun;
 use crate::inputs::{self, Unit};
 use crate::output::{Line, Printer};
+use anyhow::Context;
 use clap::Args;
+use fumidai_act::Actor;
 use fumidai_engine::{
     Direction, Engine, Envelope, ExchangeHistory, MessageReport, Parties, StoreError, Verdict,
 };
@@ -10,6 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
 #[derive(Args)]
@@ -44,6 +48,11 @@ pub struct ScanArgs {
     /// otherwise take the message's Date when it is not in the future.
     #[arg(long, value_parser = crate::history::parse_time)]
     at: Option<i64>,
+    /// Carry out the policy and write what each message would become into DIR (one .eml per
+    /// delivered message). Originals of sanitised, quarantined and rejected mail go into the
+    /// store's quarantine, as in production, unless --no-store.
+    #[arg(long, value_name = "DIR")]
+    apply: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -52,13 +61,30 @@ enum DirectionArg {
     Outbound,
 }
 
+impl ScanArgs {
+    fn direction(&self) -> Direction {
+        match self.direction {
+            DirectionArg::Inbound => Direction::Inbound,
+            DirectionArg::Outbound => Direction::Outbound,
+        }
+    }
+}
+
 /// Results are printed in input order; workers run this far ahead of the printer.
 const BATCH: usize = 256;
 /// A progress bar is worth drawing from this many messages on.
 const PROGRESS_FROM: usize = 8;
 
-pub fn run(engine: &Engine, args: &ScanArgs) -> anyhow::Result<ExitCode> {
+pub fn run(engine: Arc<Engine>, args: &ScanArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
+    let actor = match &args.apply {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            Some(Actor::new(engine.clone())?)
+        }
+        None => None,
+    };
+    let engine = &*engine;
     let rt = crate::runtime()?;
     let history = if args.no_store {
         None
@@ -86,7 +112,8 @@ pub fn run(engine: &Engine, args: &ScanArgs) -> anyhow::Result<ExitCode> {
     };
     let mut printer = Printer::new(args.json, args.infected);
     let mut tally = Tally::default();
-    for batch in units.chunks(BATCH) {
+    let now = args.at.unwrap_or_else(crate::history::now);
+    for (b, batch) in units.chunks(BATCH).enumerate() {
         let mut lines: Vec<Line> = pool.install(|| {
             batch
                 .par_iter()
@@ -99,6 +126,16 @@ pub fn run(engine: &Engine, args: &ScanArgs) -> anyhow::Result<ExitCode> {
         });
         if let Some(history) = &history {
             rt.block_on(apply_history(engine, history, args, &mut lines));
+        }
+        if let (Some(actor), Some(dir)) = (&actor, &args.apply) {
+            let run = ApplyRun {
+                actor,
+                store: history.as_ref().map(ExchangeHistory::store),
+                dir,
+                direction: args.direction(),
+                now,
+            };
+            rt.block_on(run.batch(b * BATCH, batch, &mut lines));
         }
         for line in &lines {
             tally.count(line);
@@ -122,14 +159,11 @@ async fn apply_history(
     lines: &mut [Line],
 ) {
     let now = args.at.unwrap_or_else(crate::history::now);
-    let direction = match args.direction {
-        DirectionArg::Inbound => Direction::Inbound,
-        DirectionArg::Outbound => Direction::Outbound,
-    };
+    let direction = args.direction();
     let mut exchanges = Vec::new();
     let mut recorded_by: Vec<usize> = Vec::new();
     for (i, line) in lines.iter_mut().enumerate() {
-        let Line::Report(report) = line else {
+        let Line::Report(report, _) = line else {
             continue;
         };
         let parties = Parties::of(report, &Envelope::default());
@@ -157,7 +191,7 @@ async fn apply_history(
         recorded_by.dedup();
         for i in recorded_by {
             if let Some(line) = lines.get_mut(i) {
-                if let Line::Report(report) = line {
+                if let Line::Report(report, _) = line {
                     *line = history_error(report, &e);
                 }
             }
@@ -174,10 +208,17 @@ fn history_error(report: &MessageReport, e: &StoreError) -> Line {
 
 fn scan_unit(engine: &Engine, unit: &Unit) -> Line {
     let label = unit.label();
-    match inputs::with_bytes(unit, |raw| engine.scan(raw, &Envelope::default())) {
+    let scanned = inputs::with_bytes(unit, |raw| {
+        if inputs::is_message(unit, raw) {
+            engine.scan(raw, &Envelope::default())
+        } else {
+            engine.scan_file(&unit.file_name(), raw)
+        }
+    });
+    match scanned {
         Ok(Ok(mut report)) => {
             report.path = Some(label);
-            Line::Report(Box::new(report))
+            Line::Report(Box::new(report), None)
         }
         Ok(Err(e)) => Line::Error {
             path: label,
@@ -202,7 +243,7 @@ struct Tally {
 impl Tally {
     fn count(&mut self, line: &Line) {
         match line {
-            Line::Report(r) => {
+            Line::Report(r, _) => {
                 self.bytes_scanned_us += r.elapsed_us;
                 match r.verdict {
                     Verdict::Clean => self.clean += 1,

@@ -114,3 +114,40 @@ fn findings_markdown_matches_docs() {
     .unwrap();
     assert!(doc.contains(String::from_utf8_lossy(&out.stdout).as_ref()));
 }
+
+#[test]
+fn config_check_explains_the_policy_in_english_and_japanese() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("policy.toml");
+    std::fs::write(
+        &config,
+        "[policy.whitelist]\ndomains = [\"partner.co.jp\"]\n\n[policy.inbound.findings]\nVBA_AUTOEXEC = \"reject\"\n\n[[policy.override]]\nrecipient_domains = [\"lab.example.co.jp\"]\ninbound.suspicious = \"tag\"\n",
+    )
+    .unwrap();
+    let en = fumidai(&["config", "check", config.to_str().unwrap()]);
+    assert_eq!(
+        en.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&en.stderr)
+    );
+    let en = String::from_utf8(en.stdout).unwrap();
+    assert!(en.contains("partner.co.jp"), "{en}");
+    assert!(en.contains("VBA_AUTOEXEC"), "{en}");
+    assert!(en.contains("lab.example.co.jp"), "{en}");
+    assert!(en.contains("sanitised"), "{en}");
+    let ja = fumidai(&["config", "check", "--lang", "ja", config.to_str().unwrap()]);
+    let ja = String::from_utf8(ja.stdout).unwrap();
+    assert!(ja.contains("無害化"), "{ja}");
+    assert!(ja.contains("許可リスト"), "{ja}");
+
+    // A typo in a finding rule is named.
+    std::fs::write(
+        &config,
+        "[policy.inbound.findings]\nVBA_AUTOEXCE = \"reject\"\n",
+    )
+    .unwrap();
+    let bad = fumidai(&["config", "check", config.to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("VBA_AUTOEXCE"));
+}

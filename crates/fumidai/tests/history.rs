@@ -3,8 +3,10 @@
 //! whitelist, migrate, and fail clearly on a dead database. SQLite throughout; the PostgreSQL test repeats the
 //! import and the scan on a throw-away schema of the server at FUMIDAI_TEST_POSTGRES.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+
+use common::Site;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Alice → Ken is in the log on 2026-11-20 (JST), Carol → Ken on 2026-11-21.
@@ -20,50 +22,7 @@ fn samples(name: &str) -> String {
         .into_owned()
 }
 
-/// A configuration for corp.example.jp with its store at `store`.
-struct Site {
-    dir: tempfile::TempDir,
-    config: PathBuf,
-}
-
 impl Site {
-    fn new(store: Option<&str>) -> Site {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let config = dir.path().join("fumidai.toml");
-        let location = store.map_or_else(
-            || dir.path().join("fumidai.db").to_string_lossy().into_owned(),
-            str::to_owned,
-        );
-        std::fs::write(
-            &config,
-            format!("[sender]\nown_domains = [\"corp.example.jp\"]\n\n[store]\nlocation = {location:?}\n"),
-        )
-        .expect("write config");
-        Site { dir, config }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_fumidai"))
-            .arg("-c")
-            .arg(&self.config)
-            .args(args)
-            .env("FUMIDAI_DATA_DIR", self.dir.path())
-            .output()
-            .expect("run fumidai")
-    }
-
-    fn ok(&self, args: &[&str]) -> Output {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "fumidai {args:?}: {:?}\n{}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    }
-
     /// Imports `paths` (logs of 2026, stamped in JST) and returns the JSON report.
     fn import(&self, paths: &[&str]) -> serde_json::Value {
         let mut args = vec![
