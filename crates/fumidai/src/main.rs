@@ -146,6 +146,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     "  own domains: {}",
                     list_or_none(&config.sender.own_domains)
                 );
+                if config.sender.own_domains.is_empty() {
+                    println!("  warning: [sender] own_domains is empty, so every sender counts as a first contact (FIRST_CONTACT) and, under the default policy, inbound mail with an attachment or a link is sanitised");
+                }
                 println!("  partners: {}", config.sender.partners.len());
                 println!("  store: {}", fumidai_store_label(&config));
                 let h = &config.history;

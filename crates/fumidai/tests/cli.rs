@@ -136,6 +136,10 @@ fn config_check_explains_the_policy_in_english_and_japanese() {
     assert!(en.contains("VBA_AUTOEXEC"), "{en}");
     assert!(en.contains("lab.example.co.jp"), "{en}");
     assert!(en.contains("sanitised"), "{en}");
+    assert!(
+        en.contains("warning: [sender] own_domains is empty"),
+        "{en}"
+    );
     let ja = fumidai(&["config", "check", "--lang", "ja", config.to_str().unwrap()]);
     let ja = String::from_utf8(ja.stdout).unwrap();
     assert!(ja.contains("無害化"), "{ja}");
