@@ -92,13 +92,7 @@ pub(crate) fn delivered(
 
 /// `ID(score) ID(score) …`, each id once at its highest score, folded before 78 columns.
 fn findings_value(report: &MessageReport) -> String {
-    let mut best: Vec<(&str, f64)> = Vec::new();
-    for f in &report.findings {
-        match best.iter_mut().find(|(id, _)| *id == f.id) {
-            Some(entry) => entry.1 = entry.1.max(f.score),
-            None => best.push((f.id, f.score)),
-        }
-    }
+    let best = fumidai_core::strongest(&report.findings);
     let mut out = String::new();
     let mut column = "X-Fumidai-Findings: ".len();
     for (i, (id, score)) in best.iter().enumerate() {

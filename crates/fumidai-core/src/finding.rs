@@ -42,3 +42,16 @@ macro_rules! findings {
         pub static ALL: &[&$crate::FindingDef] = &[$(&$name),*];
     };
 }
+
+/// Each finding id once, at its highest score, in the order first seen: how a message's findings
+/// count (like rspamd symbols, a hundred IP-literal links are one piece of evidence) and are shown.
+pub fn strongest<'f>(findings: impl IntoIterator<Item = &'f Finding>) -> Vec<(&'static str, f64)> {
+    let mut best: Vec<(&'static str, f64)> = Vec::new();
+    for f in findings {
+        match best.iter_mut().find(|(id, _)| *id == f.id) {
+            Some(entry) => entry.1 = entry.1.max(f.score),
+            None => best.push((f.id, f.score)),
+        }
+    }
+    best
+}

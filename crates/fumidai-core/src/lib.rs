@@ -13,7 +13,7 @@ mod report;
 mod scan;
 mod verdict;
 
-pub use finding::{Finding, FindingDef};
+pub use finding::{strongest, Finding, FindingDef};
 pub use kind::{FileKind, Risk};
 pub use limits::Limits;
 pub use report::FileReport;

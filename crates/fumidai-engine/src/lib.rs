@@ -234,13 +234,10 @@ fn guard(f: impl FnOnce() -> MessageReport) -> Result<MessageReport, ScanError> 
 /// Each finding id counts once, at its highest score, like an rspamd symbol: a hundred IP-literal links
 /// are one piece of evidence, not a hundred.
 fn total_score(findings: &[Finding]) -> f64 {
-    let mut best: std::collections::BTreeMap<&str, f64> = std::collections::BTreeMap::new();
-    for f in findings {
-        let e = best.entry(f.id).or_insert(f64::MIN);
-        *e = e.max(f.score);
-    }
     // Start from +0.0: an empty f64 sum is -0.0, which would print as "-0".
-    let total: f64 = best.values().fold(0.0, |a, b| a + b);
+    let total: f64 = fumidai_core::strongest(findings)
+        .iter()
+        .fold(0.0, |a, (_, score)| a + score);
     (total * 100.0).round() / 100.0
 }
 

@@ -125,13 +125,7 @@ impl Printer {
 
 /// `path: VERDICT (score) ID(score) ID(score) ...`, each id once, highest score first.
 fn human_line(r: &MessageReport) -> String {
-    let mut ids: Vec<(&str, f64)> = Vec::new();
-    for f in &r.findings {
-        match ids.iter_mut().find(|(id, _)| *id == f.id) {
-            Some(entry) => entry.1 = entry.1.max(f.score),
-            None => ids.push((f.id, f.score)),
-        }
-    }
+    let mut ids = fumidai_core::strongest(&r.findings);
     ids.sort_by(|a, b| b.1.total_cmp(&a.1));
     let mut line = format!(
         "{}: {} ({})",
