@@ -189,9 +189,14 @@ impl Actor {
             reply: None,
             note: None,
         };
+        // The id comes first: the sanitised copy's notices cite it, and the item then records the
+        // action finally taken.
+        let id = store
+            .filter(|_| keeps_original(outcome.action))
+            .map(|_| QuarantineId::generate(arrival.at));
         let mut rebuilt = None;
         if outcome.action == ActionKind::Sanitize {
-            match self.sanitize(&original, report, &outcome.decision, None) {
+            match self.sanitize(&original, report, &outcome.decision, id.as_deref()) {
                 Ok(r) => rebuilt = Some(r),
                 Err(why) => {
                     outcome.action = ActionKind::Quarantine;
@@ -199,35 +204,13 @@ impl Actor {
                 }
             }
         }
-        if keeps_original(outcome.action) {
-            if let Some(store) = store {
-                let id = QuarantineId::generate(arrival.at);
-                let meta = quarantine_meta(&id, report, arrival, &outcome);
-                match store.quarantine_put(&meta, original.clone()).await {
-                    Ok(()) => outcome.quarantine_id = Some(id),
-                    Err(e) => {
-                        tracing::error!(error = %e, "quarantine write failed; tempfailing the message");
-                        return tempfail(outcome, format!("quarantine write failed: {e}"));
-                    }
-                }
-            }
-        }
-        if outcome.action == ActionKind::Sanitize {
-            // The notices cite the quarantine id, known only now: rebuild with it (the rebuild is cheap
-            // and deterministic, so the copy judged clean above is the copy delivered).
-            if outcome.quarantine_id.is_some() {
-                match self.sanitize(
-                    &original,
-                    report,
-                    &outcome.decision,
-                    outcome.quarantine_id.as_deref(),
-                ) {
-                    Ok(r) => rebuilt = Some(r),
-                    Err(why) => {
-                        outcome.action = ActionKind::Quarantine;
-                        outcome.note = Some(why);
-                        rebuilt = None;
-                    }
+        if let (Some(store), Some(id)) = (store, id) {
+            let meta = quarantine_meta(&id, report, arrival, &outcome);
+            match store.quarantine_put(&meta, original.clone()).await {
+                Ok(()) => outcome.quarantine_id = Some(id),
+                Err(e) => {
+                    tracing::error!(error = %e, "quarantine write failed; tempfailing the message");
+                    return tempfail(outcome, format!("quarantine write failed: {e}"));
                 }
             }
         }
