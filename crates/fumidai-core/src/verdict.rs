@@ -30,3 +30,12 @@ pub enum Direction {
     /// From an external address to a local user.
     Inbound,
 }
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Inbound => "inbound",
+            Direction::Outbound => "outbound",
+        }
+    }
+}

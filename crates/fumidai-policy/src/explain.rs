@@ -131,7 +131,7 @@ impl Policy {
                         lines.push(match lang {
                             Lang::En => format!(
                                 "{scope}{} mail uses the {what_en} \"{value}\".",
-                                direction_en(direction)
+                                Direction::as_str(direction)
                             ),
                             Lang::Ja => format!(
                                 "{scope}{}メールの{what_ja}は「{value}」です。",
@@ -197,13 +197,6 @@ fn conditions<'a>(
     list
 }
 
-fn direction_en(direction: Direction) -> &'static str {
-    match direction {
-        Direction::Inbound => "inbound",
-        Direction::Outbound => "outbound",
-    }
-}
-
 fn direction_ja(direction: Direction) -> &'static str {
     match direction {
         Direction::Inbound => "受信",
@@ -224,7 +217,7 @@ fn rule_line(
     let done = action_phrase(lang, action, rules, sanitize);
     match lang {
         Lang::En => {
-            let dir = direction_en(direction);
+            let dir = Direction::as_str(direction);
             let counterpart = match direction {
                 Direction::Inbound => "from a sender",
                 Direction::Outbound => "to an address",

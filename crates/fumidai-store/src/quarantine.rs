@@ -162,13 +162,6 @@ fn utc_stamp(unix: i64) -> String {
     )
 }
 
-fn direction_name(direction: Direction) -> &'static str {
-    match direction {
-        Direction::Inbound => "inbound",
-        Direction::Outbound => "outbound",
-    }
-}
-
 fn direction_from(name: &str) -> Result<Direction, StoreError> {
     match name {
         "inbound" => Ok(Direction::Inbound),
@@ -244,7 +237,7 @@ where
     let inserted = sqlx::query::<C::Database>(sql.insert_item)
         .bind(meta.id.clone())
         .bind(meta.received_at)
-        .bind(direction_name(meta.direction))
+        .bind(Direction::as_str(meta.direction))
         .bind(meta.mail_from.clone())
         .bind(meta.from.clone())
         .bind(meta.subject.clone())
