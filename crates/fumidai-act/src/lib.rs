@@ -16,10 +16,12 @@
 //! a milter turns into its modification actions and the CLI applies to bytes.
 
 mod edit;
+mod gateway;
 mod plan;
 mod release;
 
 pub use edit::MessageEdit;
+pub use gateway::{Gateway, Handled};
 pub use release::{read_original, release, ReleaseError, ReleaseTarget};
 
 use bytes::Bytes;

@@ -141,8 +141,14 @@ async fn send(
     let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
         .port(port)
         .build();
+    // lettre always ends the data with CRLF "." CRLF: a message that already ends with a line end
+    // would gain an empty line, so that line end is left to lettre.
+    let data = original
+        .strip_suffix(b"\r\n")
+        .or_else(|| original.strip_suffix(b"\n"))
+        .unwrap_or(original);
     transport
-        .send_raw(&envelope, original)
+        .send_raw(&envelope, data)
         .await
         .map_err(|source| ReleaseError::Smtp {
             relay: relay.to_owned(),

@@ -113,43 +113,10 @@ async fn malicious_mail_is_quarantined_before_anything_and_released_byte_identic
     .await;
 }
 
-fn base64(data: &[u8]) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.encode(data)
-}
-
-/// An RFC 2047 encoded word in ISO-2022-JP, as Japanese mailers write them.
-fn iso2022jp_word(text: &str) -> String {
-    let (bytes, _, _) = encoding_rs::ISO_2022_JP.encode(text);
-    format!("=?ISO-2022-JP?B?{}?=", base64(&bytes))
-}
-
-/// An ISO-2022-JP message from a first-contact sender, with a macro document and a link.
-fn japanese_mail_with_macro_document() -> Vec<u8> {
-    let (body, _, _) = encoding_rs::ISO_2022_JP.encode(
-        "田中様\r\n\r\nいつもお世話になっております。\r\n請求書を添付いたしますので、ご確認をお願いいたします。\r\n詳細は https://billing.example.net/invoice/2026-11 をご覧ください。\r\n",
-    );
-    let mut raw = format!(
-        "From: {} <sender@unknown-partner.example>\r\nTo: tanaka@example.co.jp\r\nSubject: {}\r\nMessage-ID: <ja-1@unknown-partner.example>\r\nX-Fumidai-Verdict: clean (forged by the sender)\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain; charset=ISO-2022-JP\r\nContent-Transfer-Encoding: 7bit\r\n\r\n",
-        iso2022jp_word("山田"),
-        iso2022jp_word("請求書の送付について"),
-    )
-    .into_bytes();
-    raw.extend_from_slice(&body);
-    raw.extend_from_slice(b"\r\n--b1\r\nContent-Type: application/vnd.ms-word.document.macroEnabled.12; name=\"invoice.docm\"\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"invoice.docm\"\r\n\r\n");
-    let doc = read("corpus/office_macros/tika/testWORD_macros.docm");
-    for line in base64(&doc).as_bytes().chunks(76) {
-        raw.extend_from_slice(line);
-        raw.extend_from_slice(b"\r\n");
-    }
-    raw.extend_from_slice(b"--b1--\r\n");
-    raw
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn first_contact_mail_is_sanitised_readable_in_japanese_and_rescans_clean() {
     each_backend(|store, _| async move {
-        let raw = japanese_mail_with_macro_document();
+        let raw = read("messages/first_contact_iso2022jp_docm.eml");
         let actor = actor(Config::default());
         let (outcome, store) = judge_and_act(&actor, store, &raw).await;
         assert_eq!(outcome.action, ActionKind::Sanitize, "{:?}", outcome.note);
