@@ -29,6 +29,70 @@ pub struct Config {
     pub policy: PolicyConfig,
     /// How long quarantined originals are kept and where released ones go.
     pub quarantine: QuarantineConfig,
+    /// The milter daemon (`fumidai milter`): sockets, direction, per-message limits.
+    pub milter: MilterConfig,
+}
+
+/// What a message the milter could not inspect, or would not, gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FallbackAction {
+    /// Let it through uninspected (with an `X-Fumidai-Action: uninspected` header).
+    Accept,
+    /// 451: the sending server keeps it and retries.
+    Tempfail,
+    /// 5xx: refused for good.
+    Reject,
+}
+
+impl FallbackAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FallbackAction::Accept => "accept",
+            FallbackAction::Tempfail => "tempfail",
+            FallbackAction::Reject => "reject",
+        }
+    }
+}
+
+/// `[milter]`: how Postfix (or Sendmail) reaches fumidai, and what it does when it cannot inspect.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MilterConfig {
+    /// Sockets in Postfix's notation: `inet:HOST:PORT` or `unix:/path`.
+    pub listen: Vec<String>,
+    /// `HOST:PORT` for `/healthz` and Prometheus `/metrics`; empty: no HTTP listener.
+    pub http_listen: String,
+    /// Client networks whose mail is outbound (CIDR); SASL-authenticated mail is always outbound.
+    pub local_networks: Vec<String>,
+    /// Larger messages are not inspected; `on_oversize` decides.
+    pub max_message_bytes: u64,
+    /// From end-of-data to the answer; longer counts as an inspection failure.
+    pub timeout_seconds: u64,
+    /// For a message that could not be inspected (engine error, store down, timeout).
+    pub on_error: FallbackAction,
+    /// For a message larger than `max_message_bytes`.
+    pub on_oversize: FallbackAction,
+    /// How often the whitelist and correspondents are reloaded from the store.
+    pub refresh_seconds: u64,
+    /// How long a shutdown waits for messages in flight.
+    pub shutdown_grace_seconds: u64,
+}
+
+impl Default for MilterConfig {
+    fn default() -> Self {
+        MilterConfig {
+            listen: vec!["inet:127.0.0.1:10029".to_owned()],
+            http_listen: "127.0.0.1:10030".to_owned(),
+            local_networks: vec!["127.0.0.0/8".to_owned(), "::1/128".to_owned()],
+            max_message_bytes: 50 << 20,
+            timeout_seconds: 60,
+            on_error: FallbackAction::Tempfail,
+            on_oversize: FallbackAction::Reject,
+            refresh_seconds: 300,
+            shutdown_grace_seconds: 30,
+        }
+    }
 }
 
 /// The quarantine's retention and release settings.
@@ -199,6 +263,18 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "quarantine.retention_days must be greater than 0".into(),
             ));
+        }
+        let m = &self.milter;
+        for (name, value) in [
+            ("max_message_bytes", m.max_message_bytes),
+            ("timeout_seconds", m.timeout_seconds),
+            ("refresh_seconds", m.refresh_seconds),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Invalid(format!(
+                    "milter.{name} must be greater than 0"
+                )));
+            }
         }
         let l = &self.limits;
         for (name, value) in [

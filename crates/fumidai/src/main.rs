@@ -57,6 +57,9 @@ enum Command {
     /// The quarantine: originals of sanitised, quarantined and rejected mail.
     #[command(subcommand)]
     Quarantine(quarantine::QuarantineCommand),
+    /// Run the milter daemon that Postfix or Sendmail calls for every message ([milter] in the
+    /// configuration; SIGHUP reloads it, SIGTERM stops after the messages in flight).
+    Milter,
 }
 
 #[derive(Subcommand)]
@@ -93,8 +96,13 @@ struct FindingsArgs {
 }
 
 fn main() -> ExitCode {
-    init_logging();
     let cli = Cli::parse();
+    // The daemon logs a line per message; the other commands only what goes wrong.
+    init_logging(if matches!(cli.command, Command::Milter) {
+        "info"
+    } else {
+        "warn"
+    });
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -104,12 +112,14 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging() {
+fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("FUMIDAI_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colours only for people: journald and log files get plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 }
 
@@ -130,6 +140,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::History(cmd) => history::run(&configured()?, &cmd),
         Command::Whitelist(cmd) => history::run_whitelist(&configured()?, &cmd),
         Command::Quarantine(cmd) => quarantine::run(&configured()?, &cmd),
+        Command::Milter => {
+            let source = fumidai_milter::Source {
+                path: config_path(cli.config.as_deref()),
+                store: cli.store.clone(),
+            };
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?
+                .block_on(fumidai_milter::run(source))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Config(ConfigCommand::Check { file, json, lang }) => {
             let (source, config) = load_config(file.as_deref().or(cli.config.as_deref()))?;
             if json {
@@ -163,6 +184,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         "does not count"
                     }
                 );
+                let milter = fumidai_milter::settings::Settings::new(&config.milter)
+                    .map_err(|e| anyhow::anyhow!("configuration is not valid: {e}"))?;
+                println!("  milter: {}", milter.describe());
                 println!(
                     "  quarantine: kept {} days, released to {}",
                     config.quarantine.retention_days,
@@ -214,17 +238,21 @@ fn list_or_none(items: &[String]) -> String {
     }
 }
 
-/// The configuration to use and where it came from.
-fn load_config(explicit: Option<&Path>) -> anyhow::Result<(String, Config)> {
+/// The configuration file to use: --config, else $FUMIDAI_CONFIG, else the system file if present.
+fn config_path(explicit: Option<&Path>) -> Option<PathBuf> {
     let env = std::env::var_os("FUMIDAI_CONFIG").map(PathBuf::from);
     let system = Path::new("/etc/fumidai/fumidai.toml");
-    let path = match (explicit, env) {
+    match (explicit, env) {
         (Some(p), _) => Some(p.to_path_buf()),
         (None, Some(p)) => Some(p),
         (None, None) if system.exists() => Some(system.to_path_buf()),
         (None, None) => None,
-    };
-    match path {
+    }
+}
+
+/// The configuration to use and where it came from.
+fn load_config(explicit: Option<&Path>) -> anyhow::Result<(String, Config)> {
+    match config_path(explicit) {
         Some(p) => {
             let config =
                 Config::load(&p).with_context(|| "configuration is not valid".to_string())?;
