@@ -13,6 +13,11 @@ pub struct Site {
 
 impl Site {
     pub fn new(store: Option<&str>) -> Site {
+        Site::with_config(store, "")
+    }
+
+    /// As [`Site::new`], with more TOML after the `[sender]` and `[store]` sections.
+    pub fn with_config(store: Option<&str>, more: &str) -> Site {
         let dir = tempfile::tempdir().expect("temporary directory");
         let config = dir.path().join("fumidai.toml");
         let location = store.map_or_else(
@@ -21,7 +26,7 @@ impl Site {
         );
         std::fs::write(
             &config,
-            format!("[sender]\nown_domains = [\"corp.example.jp\"]\n\n[store]\nlocation = {location:?}\n"),
+            format!("[sender]\nown_domains = [\"corp.example.jp\"]\n\n[store]\nlocation = {location:?}\n\n{more}"),
         )
         .expect("write config");
         Site { dir, config }
