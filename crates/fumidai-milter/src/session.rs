@@ -249,7 +249,13 @@ impl Session {
             }
             ClientCommand::Abort(_) => self.message = None,
             ClientCommand::Quit(_) => return false,
-            ClientCommand::QuitNc(_) => *self = Session::default(),
+            // The MTA reuses the connection for another SMTP session: the negotiation stands.
+            ClientCommand::QuitNc(_) => {
+                *self = Session {
+                    protocol: self.protocol,
+                    ..Session::default()
+                }
+            }
             // Decoded raw by `frame` as `Incoming::Header`.
             ClientCommand::Header(_) => {}
         }
@@ -306,15 +312,15 @@ impl Session {
         &self,
         shared: &Shared,
         current: &Arc<Current>,
-        message: Message,
+        mut message: Message,
         out: &mut BytesMut,
     ) {
         let started = Instant::now();
         let direction = self.direction(current);
         let queue_id = self.macros.get("i").map_or("NOQUEUE", String::as_str);
         let envelope = Envelope {
-            mail_from: message.mail_from.clone(),
-            rcpt_to: message.rcpt_to.clone(),
+            mail_from: message.mail_from.take(),
+            rcpt_to: std::mem::take(&mut message.rcpt_to),
         };
         let received = respond::Received {
             names: &message.names,
@@ -323,7 +329,7 @@ impl Session {
         let judged = if message.oversize(current.settings.max_message_bytes) {
             Err(Failure::Oversize(message.size))
         } else {
-            let raw = message.raw.clone().freeze();
+            let raw = message.raw.split().freeze();
             let at = now();
             tokio::time::timeout(
                 current.settings.timeout,

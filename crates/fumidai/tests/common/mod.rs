@@ -2,6 +2,8 @@
 //! temporary directory (or the PostgreSQL URL given).
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod daemon;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
