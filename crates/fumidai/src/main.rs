@@ -153,6 +153,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Config(ConfigCommand::Check { file, json, lang }) => {
             let (source, config) = load_config(file.as_deref().or(cli.config.as_deref()))?;
+            // What only the milter reads (listen specs, networks) is checked here, not by the engine.
+            let milter = fumidai_milter::settings::Settings::new(&config.milter)
+                .map_err(|e| anyhow::anyhow!("configuration is not valid: {e}"))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&config)?);
             } else {
@@ -184,8 +187,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         "does not count"
                     }
                 );
-                let milter = fumidai_milter::settings::Settings::new(&config.milter)
-                    .map_err(|e| anyhow::anyhow!("configuration is not valid: {e}"))?;
                 println!("  milter: {}", milter.describe());
                 println!(
                     "  quarantine: kept {} days, released to {}",

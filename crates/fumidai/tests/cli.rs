@@ -93,6 +93,17 @@ fn config_check_rejects_unknown_finding_and_accepts_example() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("NOT_A_FINDING"));
 
+    // What only the milter reads is checked too, and nothing says OK first.
+    std::fs::write(&bad, "[milter]\nlocal_networks = [\"10.0.0.0/33\"]\n").unwrap();
+    let out = fumidai(&["config", "check", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("milter.local_networks: 10.0.0.0/33"));
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/fumidai.example.toml");
     let out = fumidai(&["config", "check", "--json", example.to_str().unwrap()]);
     assert_eq!(
