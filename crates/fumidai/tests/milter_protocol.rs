@@ -8,6 +8,12 @@ use common::daemon::{http_get, Daemon, WAIT};
 use common::Site;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::os::unix::net::{UnixListener, UnixStream};
+
+/// A connection to the milter, over TCP or a unix socket.
+trait Stream: Read + Write {}
+impl Stream for TcpStream {}
+impl Stream for UnixStream {}
 
 /// Every protocol flag an MTA can offer (Postfix 3.7 offers these and more).
 const OFFER_ALL: u32 = 0x001F_FFFF;
@@ -46,7 +52,7 @@ fn milter(more: &str) -> Milter {
 
 /// The MTA side of one milter connection.
 struct Mta {
-    stream: TcpStream,
+    stream: Box<dyn Stream>,
     /// The milter answers every command (nothing negotiated away).
     acks: bool,
 }
@@ -57,6 +63,10 @@ impl Mta {
     fn connect(port: u16, offer: u32) -> Mta {
         let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the milter");
         stream.set_read_timeout(Some(WAIT)).unwrap();
+        Mta::negotiate(Box::new(stream), offer)
+    }
+
+    fn negotiate(stream: Box<dyn Stream>, offer: u32) -> Mta {
         let mut mta = Mta { stream, acks: true };
         let mut optneg = Vec::new();
         for word in [6u32, 0x1FF, offer] {
@@ -292,4 +302,39 @@ fn an_mta_without_shortcuts_gets_a_reply_to_every_command() {
         .expect("verdict header");
     // Without SMFIP_HDR_LEADSPC the MTA adds the space itself.
     assert!(verdict.1.starts_with("clean"), "{verdict:?}");
+}
+
+#[test]
+fn a_unix_socket_is_served_and_a_stale_socket_file_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("milter.sock");
+    // What a killed daemon leaves behind: a socket file nobody listens on.
+    drop(UnixListener::bind(&path).unwrap());
+    assert!(path.exists());
+    let http = free_port();
+    let site = Site::with_config(
+        None,
+        &format!(
+            "[milter]\nlisten = [\"unix:{}\"]\nhttp_listen = \"127.0.0.1:{http}\"\nlocal_networks = []\n",
+            path.display()
+        ),
+    );
+    let daemon = Daemon::start(&site, "milter.log");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(
+        mode & 0o777,
+        0o666,
+        "Postfix's smtpd (user postfix) must reach it"
+    );
+    let stream = UnixStream::connect(&path).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    let mut mta = Mta::negotiate(Box::new(stream), OFFER_ALL);
+    mta.message("ご連絡", BODY);
+    assert!(added(&mta.end())
+        .iter()
+        .any(|(n, _)| n == "X-Fumidai-Verdict"));
+    drop(mta);
+    daemon.stop();
+    assert!(!path.exists(), "the socket file is removed on exit");
 }
