@@ -10,7 +10,8 @@
 //!
 //! Environment: `N_MSGS` (5000 per path), `CONC` (20 SMTP sessions per path), `MILTER_CMD` (a shell
 //! command replacing `fumidai milter --config {CONFIG}`; `{PORT}`, `{CONFIG}`, `{DIR}` are replaced),
-//! `MILTER_SPEC` (Postfix's milter spec, default `inet:127.0.0.1:{PORT}`), `EXPECT_HEADER` (a header
+//! `MILTER_SPEC` (Postfix's milter spec, default `inet:127.0.0.1:{PORT}`; fumidai listens on the same, e.g.
+//! `unix:/tmp/fumidai-bench.sock`), `EXPECT_HEADER` (a header
 //! line the milter adds, e.g. `X-Test-Milter: seen`: counted in delivered milter-path mail),
 //! `XCLIENT_ADDR` (pretend every session comes from this address), `ATTACK_PERCENT` (10),
 //! `BENCH_TIMEOUT` (seconds to wait for delivery, 600), `QUARANTINED_IDS_CMD` (a shell command printing
@@ -18,7 +19,8 @@
 //! the other accepted-but-undelivered ones are lost; for fumidai itself the default asks its
 //! quarantine, `fumidai quarantine list --json`), `RIG_KEEP=1`.
 //!
-//! Order: the baseline (no milter) runs first, then the milter path, each to the end of delivery.
+//! Order: ABBA, each to the end of delivery: half the baseline mix (no milter), half the milter mix, the
+//! other milter half, the other baseline half; each path's figures are over both its halves.
 //! Exit status non-zero if a message got no reply or is lost.
 
 #[path = "../tests/rig/mod.rs"]
@@ -72,6 +74,7 @@ impl Kind {
     }
 }
 
+#[derive(Clone)]
 struct Msg {
     load_id: String,
     kind: Kind,
@@ -631,6 +634,37 @@ struct Tally {
     milter_cpu_secs: Option<f64>,
 }
 
+impl Tally {
+    /// Adds another run of the same path (the other half of an ABBA run).
+    fn absorb(&mut self, other: Tally) {
+        self.sent += other.sent;
+        self.accepted += other.accepted;
+        self.delivered += other.delivered;
+        self.with_header += other.with_header;
+        self.not_delivered_accounted += other.not_delivered_accounted;
+        self.not_delivered.extend(other.not_delivered);
+        self.held += other.held;
+        self.in_queue.extend(other.in_queue);
+        self.rejected += other.rejected;
+        self.tempfailed += other.tempfailed;
+        self.no_reply.extend(other.no_reply);
+        self.lost.extend(other.lost);
+        for (reply, count) in other.by_reply {
+            *self.by_reply.entry(reply).or_default() += count;
+        }
+        self.accept_secs += other.accept_secs;
+        self.e2e_secs += other.e2e_secs;
+        self.clean_latencies.extend(other.clean_latencies);
+        self.clean_latencies.sort();
+        self.attack_latencies.extend(other.attack_latencies);
+        self.attack_latencies.sort();
+        self.milter_cpu_secs = match (self.milter_cpu_secs, other.milter_cpu_secs) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+    }
+}
+
 struct PathRun<'a> {
     label: &'static str,
     listener: Listener,
@@ -814,13 +848,13 @@ fn run_path(
 // ------------------------------------------------------------------------------------------------
 // the milter process
 
-fn start_milter(rig: &Rig, milter_port: u16) -> Result<(Child, String), String> {
+fn start_milter(rig: &Rig, milter_port: u16, spec: &str) -> Result<(Child, String), String> {
     let http_port = Rig::free_port();
     let config = rig.dir.join("fumidai.toml");
     fs::write(
         &config,
         format!(
-            "[milter]\nlisten = [\"inet:127.0.0.1:{milter_port}\"]\nhttp_listen = \"127.0.0.1:{http_port}\"\nlocal_networks = []\n\n\
+            "[milter]\nlisten = [\"{spec}\"]\nhttp_listen = \"127.0.0.1:{http_port}\"\nlocal_networks = []\n\n\
              [sender]\nown_domains = [\"corp.example.jp\"]\n\n\
              [store]\nlocation = {:?}\n\n\
              [quarantine]\nrelease_relay = \"{}\"\n",
@@ -931,8 +965,8 @@ fn main() {
         eprintln!("warning: no attack mail under {}", corpus.display());
         attacks.clear();
     }
-    let base_msgs = Arc::new(build_mix("B", n, attack_percent, &attacks));
-    let milter_msgs = Arc::new(build_mix("M", n, attack_percent, &attacks));
+    let base_msgs = build_mix("B", n, attack_percent, &attacks);
+    let milter_msgs = build_mix("M", n, attack_percent, &attacks);
     let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
     let mut bytes = 0usize;
     for m in milter_msgs.iter() {
@@ -960,7 +994,7 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let (mut milter, milter_shown) = match start_milter(&rig, milter_port) {
+    let (mut milter, milter_shown) = match start_milter(&rig, milter_port, &spec) {
         Ok(m) => m,
         Err(e) => {
             eprintln!("{e}");
@@ -1004,17 +1038,32 @@ fn main() {
         milter.id()
     );
 
-    let quarantined: Option<HashSet<String>> = None;
-    let baseline = run_path(
+    // ABBA: half of each mix, baseline, milter, milter, baseline, so that a machine that gets faster or
+    // slower during the run (other jobs, page cache, disk) affects both paths alike.
+    let halves = |msgs: &[Msg]| -> [Arc<Vec<Msg>>; 2] {
+        let (a, b) = msgs.split_at(msgs.len() / 2);
+        [Arc::new(a.to_vec()), Arc::new(b.to_vec())]
+    };
+    let [base_a, base_b] = halves(&base_msgs);
+    let [milter_a, milter_b] = halves(&milter_msgs);
+    let base_run = PathRun {
+        label: "baseline",
+        listener: Listener::NoMilter,
+        prefix: "B",
+        milter_pid: None,
+        quarantined: None,
+    };
+    let milter_run = PathRun {
+        label: "milter",
+        listener: Listener::Milter,
+        prefix: "M",
+        milter_pid: Some(milter.id()),
+        quarantined: None,
+    };
+    let mut baseline = run_path(
         &rig,
-        &PathRun {
-            label: "baseline",
-            listener: Listener::NoMilter,
-            prefix: "B",
-            milter_pid: None,
-            quarantined: None,
-        },
-        &base_msgs,
+        &base_run,
+        &base_a,
         conc,
         timeout,
         None,
@@ -1022,19 +1071,25 @@ fn main() {
     );
     let mut with_milter = run_path(
         &rig,
-        &PathRun {
-            label: "milter",
-            listener: Listener::Milter,
-            prefix: "M",
-            milter_pid: Some(milter.id()),
-            quarantined: quarantined.as_ref(),
-        },
-        &milter_msgs,
+        &milter_run,
+        &milter_a,
         conc,
         timeout,
         expect_header.as_deref(),
-        xclient,
+        xclient.clone(),
     );
+    with_milter.absorb(run_path(
+        &rig,
+        &milter_run,
+        &milter_b,
+        conc,
+        timeout,
+        expect_header.as_deref(),
+        xclient.clone(),
+    ));
+    baseline.absorb(run_path(
+        &rig, &base_run, &base_b, conc, timeout, None, xclient,
+    ));
     // the hook: which accepted-but-undelivered messages did the milter take (quarantine/discard)?
     // For fumidai itself, its quarantine answers (Message-IDs are `<X-Load-Id@...>`).
     let quarantined = match std::env::var("QUARANTINED_IDS_CMD") {
@@ -1100,7 +1155,7 @@ fn main() {
             .join(", ")
     );
     println!(
-        "milter: {milter_shown}; Postfix: {spec}; {conc} sessions per path; baseline ran first"
+        "milter: {milter_shown}; Postfix: {spec}; {conc} sessions per path; order ABBA (half the baseline mix, half the milter mix, the other milter half, the other baseline half)"
     );
     println!();
     println!(
@@ -1225,7 +1280,7 @@ fn main() {
         };
         let out = serde_json::json!({
             "n_msgs": n, "conc": conc, "cores": cores, "loadavg_at_start": loadavg.trim(), "cpu_busy_before": busy,
-            "milter_cmd": milter_shown, "milter_spec": spec, "order": "baseline first",
+            "milter_cmd": milter_shown, "milter_spec": spec, "order": "ABBA",
             "baseline": j(&baseline, b_acc, b_e2e), "milter": j(&with_milter, m_acc, m_e2e),
             "ratio_e2e": if b_e2e > 0.0 { m_e2e / b_e2e } else { 0.0 },
             "added_p99_ms": p(&with_milter, 99.0) - p(&baseline, 99.0),
