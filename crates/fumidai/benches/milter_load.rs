@@ -151,6 +151,9 @@ fn headers(from: &str, to: &str, subject: &str, msgid: &str, load_id: &str, extr
     )
 }
 
+/// A random line of body text, in the part's charset.
+type LinePicker = fn(&mut Rng) -> &'static [u8];
+
 fn clean_message(kind: Kind, rng: &mut Rng, load_id: &str) -> (String, String, Vec<u8>) {
     let from = format!("{}@{}", rng.pick(&USERS), rng.pick(&PARTNERS));
     let to = format!("{}@corp.example.jp", rng.pick(&USERS));
@@ -158,45 +161,39 @@ fn clean_message(kind: Kind, rng: &mut Rng, load_id: &str) -> (String, String, V
     let paragraphs = 2 + rng.below(12);
     let mut m = Vec::new();
     match kind {
-        Kind::Plain => {
+        Kind::Plain | Kind::JapaneseJis | Kind::JapaneseUtf8 => {
+            // One text part: subject, charset and a picker of lines in that charset.
+            let (subject, content, line): (&str, &str, LinePicker) = match kind {
+                Kind::Plain => (
+                    "Project schedule update",
+                    "text/plain; charset=us-ascii\r\nContent-Transfer-Encoding: 7bit",
+                    |r| r.pick(&EN).as_bytes(),
+                ),
+                Kind::JapaneseJis => (
+                    *rng.pick(&JIS_SUBJECTS),
+                    "text/plain; charset=ISO-2022-JP\r\nContent-Transfer-Encoding: 7bit",
+                    |r| JIS_LINES[r.below(JIS_LINES.len())],
+                ),
+                _ => (
+                    "=?UTF-8?B?5Lya6K2w44Gu6K2w5LqL6Yyy?=",
+                    "text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit",
+                    |r| r.pick(&JA_UTF8).as_bytes(),
+                ),
+            };
             m.extend_from_slice(
-                headers(&from, &to, "Project schedule update", &msgid, load_id,
-                    "Content-Type: text/plain; charset=us-ascii\r\nContent-Transfer-Encoding: 7bit\r\n\r\n")
+                headers(
+                    &from,
+                    &to,
+                    subject,
+                    &msgid,
+                    load_id,
+                    &format!("Content-Type: {content}\r\n\r\n"),
+                )
                 .as_bytes(),
             );
             for _ in 0..paragraphs {
                 for _ in 0..3 {
-                    m.extend_from_slice(rng.pick(&EN).as_bytes());
-                    m.extend_from_slice(b"\r\n");
-                }
-                m.extend_from_slice(b"\r\n");
-            }
-        }
-        Kind::JapaneseJis => {
-            let subject = *rng.pick(&JIS_SUBJECTS);
-            m.extend_from_slice(
-                headers(&from, &to, subject, &msgid, load_id,
-                    "Content-Type: text/plain; charset=ISO-2022-JP\r\nContent-Transfer-Encoding: 7bit\r\n\r\n")
-                .as_bytes(),
-            );
-            for _ in 0..paragraphs {
-                for _ in 0..3 {
-                    let line = JIS_LINES[rng.below(JIS_LINES.len())];
-                    m.extend_from_slice(line);
-                    m.extend_from_slice(b"\r\n");
-                }
-                m.extend_from_slice(b"\r\n");
-            }
-        }
-        Kind::JapaneseUtf8 => {
-            m.extend_from_slice(
-                headers(&from, &to, "=?UTF-8?B?5Lya6K2w44Gu6K2w5LqL6Yyy?=", &msgid, load_id,
-                    "Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n")
-                .as_bytes(),
-            );
-            for _ in 0..paragraphs {
-                for _ in 0..3 {
-                    m.extend_from_slice(rng.pick(&JA_UTF8).as_bytes());
+                    m.extend_from_slice(line(rng));
                     m.extend_from_slice(b"\r\n");
                 }
                 m.extend_from_slice(b"\r\n");
