@@ -405,7 +405,9 @@ impl Session {
     }
 }
 
-/// Scan (on a blocking thread: it is CPU work), then history, policy and action.
+/// Scan, then history, policy and action, all on a blocking thread: inspecting, sanitising and
+/// re-scanning are CPU work that would otherwise hold an async worker (two on a 2-core machine) and
+/// stall every other connection's I/O. The store's futures are driven from that thread.
 async fn judge(
     current: &Arc<Current>,
     raw: Bytes,
@@ -413,26 +415,27 @@ async fn judge(
     direction: Direction,
     at: i64,
 ) -> Result<Handled, Failure> {
-    let scan = {
-        let current = Arc::clone(current);
-        let raw = raw.clone();
-        let envelope = envelope.clone();
-        tokio::task::spawn_blocking(move || current.gateway.actor().engine().scan(&raw, &envelope))
-    };
-    let report = scan
-        .await
-        .map_err(|e| Failure::Engine(e.to_string()))?
-        .map_err(|e| Failure::Engine(e.to_string()))?;
-    let arrival = Arrival {
-        envelope,
-        direction,
-        at,
-    };
-    current
-        .gateway
-        .handle(raw, report, arrival)
-        .await
-        .map_err(|e| Failure::Store(e.to_string()))
+    let current = Arc::clone(current);
+    let envelope = envelope.clone();
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let report = current
+            .gateway
+            .actor()
+            .engine()
+            .scan(&raw, &envelope)
+            .map_err(|e| Failure::Engine(e.to_string()))?;
+        let arrival = Arrival {
+            envelope: &envelope,
+            direction,
+            at,
+        };
+        runtime
+            .block_on(current.gateway.handle(raw, report, arrival))
+            .map_err(|e| Failure::Store(e.to_string()))
+    })
+    .await
+    .map_err(|e| Failure::Engine(e.to_string()))?
 }
 
 /// Header values arrive with bare LF between folded lines; the message is kept with CRLF.
