@@ -38,6 +38,21 @@ impl MessageEdit {
             self.body.as_deref(),
         )
     }
+
+    /// The edit for a message let through without inspection (`[milter] on_error = "accept"`):
+    /// `X-Fumidai-Action: uninspected`, and incoming fumidai fields removed as for any delivered
+    /// message, so that no forged verdict vouches for it.
+    pub fn uninspected() -> MessageEdit {
+        MessageEdit {
+            remove_headers: own_fields(),
+            add_headers: vec![("X-Fumidai-Action".to_owned(), "uninspected".to_owned())],
+            body: None,
+        }
+    }
+}
+
+fn own_fields() -> Vec<String> {
+    OWN_FIELDS.iter().map(|s| (*s).to_owned()).collect()
 }
 
 /// The edit for a delivered message: verdict headers always; the subject tag when tagging; the
@@ -48,7 +63,7 @@ pub(crate) fn delivered(
     rebuilt: Option<Rebuilt>,
 ) -> MessageEdit {
     let mut edit = MessageEdit {
-        remove_headers: OWN_FIELDS.iter().map(|s| (*s).to_owned()).collect(),
+        remove_headers: own_fields(),
         ..MessageEdit::default()
     };
     if let Some(r) = rebuilt {
@@ -140,6 +155,16 @@ fn encode_unstructured(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_uninspected_message_keeps_no_forged_verdict() {
+        let forged = b"Subject: hi\r\nX-Fumidai-Verdict: clean (forged)\r\nX-Fumidai-Action: deliver\r\n\r\nbody\r\n";
+        let out = String::from_utf8(MessageEdit::uninspected().apply(forged)).unwrap();
+        assert!(!out.contains("forged"), "{out}");
+        assert!(!out.contains("X-Fumidai-Action: deliver"), "{out}");
+        assert!(out.contains("X-Fumidai-Action: uninspected"), "{out}");
+        assert!(out.ends_with("\r\n\r\nbody\r\n"), "{out}");
+    }
 
     #[test]
     fn ascii_subjects_stay_plain_and_japanese_ones_round_trip_through_mail_parser() {

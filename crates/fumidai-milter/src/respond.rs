@@ -43,12 +43,7 @@ pub fn fallback(
 ) {
     match action {
         FallbackAction::Accept => {
-            let mark = MessageEdit {
-                remove_headers: vec!["X-Fumidai-Action".to_owned()],
-                add_headers: vec![("X-Fumidai-Action".to_owned(), "uninspected".to_owned())],
-                body: None,
-            };
-            edit(out, &mark, received);
+            edit(out, &MessageEdit::uninspected(), received);
             encode(out, &Continue);
         }
         FallbackAction::Tempfail | FallbackAction::Reject => encode(out, &replycode(reply)),
