@@ -20,6 +20,14 @@ pub use report::FileReport;
 pub use scan::{child_part, hash_only, Dispatch, FileInput, Inspector, Scan, Whole};
 pub use verdict::{Direction, Verdict};
 
+/// The current time in Unix seconds (0 before 1970, saturating far in the future): the one clock every
+/// stage stamps records with.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 /// Findings raised by the scan machinery itself (limits, nesting), not by any one format.
 pub mod findings {
     crate::findings! {

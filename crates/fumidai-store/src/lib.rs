@@ -284,13 +284,6 @@ fn sqlite_path(url: &str) -> &str {
     rest.split_once('?').map_or(rest, |(p, _)| p)
 }
 
-/// Current time in Unix seconds.
-pub(crate) fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -297,7 +297,7 @@ where
     sqlx::query::<C::Database>(sql.record)
         .bind(version)
         .bind(step.name)
-        .bind(crate::now())
+        .bind(fumidai_core::unix_now())
         .execute(&mut *conn)
         .await
         .map_err(classify)?;

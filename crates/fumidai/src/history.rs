@@ -125,12 +125,6 @@ pub fn parse_time(s: &str) -> Result<i64, String> {
     })
 }
 
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
 pub fn run(config: &Config, cmd: &HistoryCommand) -> anyhow::Result<ExitCode> {
     let rt = crate::runtime()?;
     match cmd {
@@ -378,7 +372,7 @@ impl From<&fumidai_store::PairHistory> for HistoryOut {
 
 async fn lookup(config: &Config, args: &LookupArgs) -> anyhow::Result<ExitCode> {
     let history = ExchangeHistory::open(config).await?;
-    let at = args.at.unwrap_or_else(now);
+    let at = args.at.unwrap_or_else(fumidai_core::unix_now);
     let parties = Parties {
         sender: Some(args.sender.clone()),
         recipients: args.to.clone(),
@@ -449,7 +443,7 @@ pub fn run_whitelist(config: &Config, cmd: &WhitelistCommand) -> anyhow::Result<
                     .whitelist_add(&WhitelistEntry {
                         pattern: pattern.clone(),
                         comment: comment.clone(),
-                        added_at: now(),
+                        added_at: fumidai_core::unix_now(),
                     })
                     .await?;
                 println!("added {pattern}");

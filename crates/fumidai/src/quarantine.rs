@@ -1,10 +1,11 @@
 //! `fumidai quarantine list|show|release|delete|purge`: the kept originals, thin over the store and
 //! `fumidai_act::release`.
 
-use crate::history::{now, parse_time};
+use crate::history::parse_time;
 use anyhow::bail;
 use clap::{Args, Subcommand};
 use fumidai_act::{read_original, release, ReleaseTarget};
+use fumidai_core::unix_now;
 use fumidai_engine::Config;
 use fumidai_history::import::time::format_utc;
 use fumidai_store::{QuarantineFilter, QuarantineItem, Store};
@@ -107,7 +108,7 @@ pub fn run(config: &Config, cmd: &QuarantineCommand) -> anyhow::Result<ExitCode>
                     },
                 };
                 let by = by.clone().unwrap_or_else(operator);
-                let done = release(store.as_ref(), id, &target, &by, now()).await?;
+                let done = release(store.as_ref(), id, &target, &by, unix_now()).await?;
                 if *json {
                     println!("{}", json!({"id": id, "released_to": done.to, "by": done.by, "at": done.at}));
                 } else {
@@ -134,7 +135,7 @@ pub fn run(config: &Config, cmd: &QuarantineCommand) -> anyhow::Result<ExitCode>
                     bail!("--older-than-days {days} is less than the retention of {retention} days ([quarantine] retention_days): items younger than the retention are never purged");
                 }
                 let removed = store
-                    .quarantine_purge(now() - i64::from(days) * DAY)
+                    .quarantine_purge(unix_now() - i64::from(days) * DAY)
                     .await?;
                 if *json {
                     println!("{}", json!({"purged": removed, "older_than_days": days}));

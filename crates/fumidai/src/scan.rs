@@ -112,7 +112,7 @@ pub fn run(engine: Arc<Engine>, args: &ScanArgs) -> anyhow::Result<ExitCode> {
     };
     let mut printer = Printer::new(args.json, args.infected);
     let mut tally = Tally::default();
-    let now = args.at.unwrap_or_else(crate::history::now);
+    let now = args.at.unwrap_or_else(fumidai_core::unix_now);
     for (b, batch) in units.chunks(BATCH).enumerate() {
         let mut lines: Vec<Line> = pool.install(|| {
             batch
@@ -158,7 +158,7 @@ async fn apply_history(
     args: &ScanArgs,
     lines: &mut [Line],
 ) {
-    let now = args.at.unwrap_or_else(crate::history::now);
+    let now = args.at.unwrap_or_else(fumidai_core::unix_now);
     let direction = args.direction();
     let mut exchanges = Vec::new();
     let mut recorded_by: Vec<usize> = Vec::new();
