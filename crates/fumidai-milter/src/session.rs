@@ -41,8 +41,10 @@ const ACTIONS: Capability = Capability::SMFIF_ADDHDRS
     .union(Capability::SMFIF_CHGBODY);
 
 /// The message being received.
-#[derive(Default)]
 struct Message {
+    /// The configuration in force when the message began: a reload does not change a message in
+    /// flight (its size limit, its policy, its store).
+    current: Arc<Current>,
     mail_from: Option<String>,
     rcpt_to: Vec<String>,
     /// Header field names in order (CHGHEADER indexes count per name).
@@ -54,15 +56,39 @@ struct Message {
 }
 
 impl Message {
-    fn push(&mut self, bytes: &[u8], limit: u64) {
+    fn new(current: Arc<Current>) -> Message {
+        Message {
+            current,
+            mail_from: None,
+            rcpt_to: Vec::new(),
+            names: Vec::new(),
+            raw: BytesMut::new(),
+            size: 0,
+        }
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
         self.size += bytes.len() as u64;
-        if self.size <= limit {
+        if !self.oversize() {
             self.raw.extend_from_slice(bytes);
         }
     }
 
-    fn oversize(&self, limit: u64) -> bool {
-        self.size > limit
+    /// Header values arrive with bare LF between folded lines; the message is kept with CRLF.
+    fn push_crlf(&mut self, value: &[u8]) {
+        let mut start = 0;
+        for (i, &b) in value.iter().enumerate() {
+            if b == b'\n' && (i == 0 || value[i - 1] != b'\r') {
+                self.push(&value[start..i]);
+                self.push(b"\r\n");
+                start = i + 1;
+            }
+        }
+        self.push(&value[start..]);
+    }
+
+    fn oversize(&self) -> bool {
+        self.size > self.current.settings.max_message_bytes
     }
 }
 
@@ -178,19 +204,17 @@ pub async fn serve(shared: Arc<Shared>, mut conn: Conn) {
 impl Session {
     /// Handles one command, appending any reply to `out`. `false` ends the connection.
     async fn on(&mut self, shared: &Shared, incoming: Incoming, out: &mut BytesMut) -> bool {
-        let current = shared.current();
-        let limit = current.settings.max_message_bytes;
         let command = match incoming {
             Incoming::Header { name, value } => {
                 let leading_space = self.has(Protocol::SMFIP_HDR_LEADSPC);
-                let message = self.message.get_or_insert_with(Message::default);
-                message.push(&name, limit);
-                message.push(b":", limit);
+                let message = self.message(shared);
+                message.push(&name);
+                message.push(b":");
                 if !leading_space {
-                    message.push(b" ", limit);
+                    message.push(b" ");
                 }
-                push_crlf(message, &value, limit);
-                message.push(b"\r\n", limit);
+                message.push_crlf(&value);
+                message.push(b"\r\n");
                 message.names.push(name);
                 self.ack(Protocol::NR_HEADER, out);
                 return true;
@@ -222,30 +246,31 @@ impl Session {
             ClientCommand::Mail(m) => {
                 self.message = Some(Message {
                     mail_from: Some(strip_brackets(&m.sender())),
-                    ..Message::default()
+                    ..Message::new(shared.current())
                 });
                 self.ack(Protocol::NR_MAIL, out);
             }
             ClientCommand::Recipient(r) => {
-                let message = self.message.get_or_insert_with(Message::default);
+                let message = self.message(shared);
                 message.rcpt_to.push(strip_brackets(&r.recipient()));
                 self.ack(Protocol::NR_RECIPIENT, out);
             }
             ClientCommand::Data(_) => self.ack(Protocol::NR_DATA, out),
             ClientCommand::Unknown(_) => self.ack(Protocol::NR_UNKNOWN, out),
             ClientCommand::EndOfHeader(_) => {
-                let message = self.message.get_or_insert_with(Message::default);
-                message.push(b"\r\n", limit);
+                self.message(shared).push(b"\r\n");
                 self.ack(Protocol::NR_END_OF_HEADER, out);
             }
             ClientCommand::Body(b) => {
-                let message = self.message.get_or_insert_with(Message::default);
-                message.push(b.as_bytes(), limit);
+                self.message(shared).push(b.as_bytes());
                 self.ack(Protocol::NR_BODY, out);
             }
             ClientCommand::EndOfBody(_) => {
-                let message = self.message.take().unwrap_or_default();
-                self.end_of_message(shared, &current, message, out).await;
+                let message = match self.message.take() {
+                    Some(message) => message,
+                    None => Message::new(shared.current()),
+                };
+                self.end_of_message(shared, message, out).await;
             }
             ClientCommand::Abort(_) => self.message = None,
             ClientCommand::Quit(_) => return false,
@@ -282,6 +307,13 @@ impl Session {
         );
     }
 
+    /// The message in progress; one that starts without MAIL FROM (an MTA that negotiated it away)
+    /// starts here.
+    fn message(&mut self, shared: &Shared) -> &mut Message {
+        self.message
+            .get_or_insert_with(|| Message::new(shared.current()))
+    }
+
     fn has(&self, flag: Protocol) -> bool {
         self.protocol.is_some_and(|p| p.contains(flag))
     }
@@ -308,14 +340,9 @@ impl Session {
         }
     }
 
-    async fn end_of_message(
-        &self,
-        shared: &Shared,
-        current: &Arc<Current>,
-        mut message: Message,
-        out: &mut BytesMut,
-    ) {
+    async fn end_of_message(&self, shared: &Shared, mut message: Message, out: &mut BytesMut) {
         let started = Instant::now();
+        let current = &message.current;
         let direction = self.direction(current);
         let queue_id = self.macros.get("i").map_or("NOQUEUE", String::as_str);
         let envelope = Envelope {
@@ -326,11 +353,11 @@ impl Session {
             names: &message.names,
             leading_space: self.has(Protocol::SMFIP_HDR_LEADSPC),
         };
-        let judged = if message.oversize(current.settings.max_message_bytes) {
+        let judged = if message.oversize() {
             Err(Failure::Oversize(message.size))
         } else {
             let raw = message.raw.split().freeze();
-            let at = now();
+            let at = fumidai_core::unix_now();
             tokio::time::timeout(
                 current.settings.timeout,
                 judge(current, raw, &envelope, direction, at),
@@ -438,29 +465,10 @@ async fn judge(
     .map_err(|e| Failure::Engine(e.to_string()))?
 }
 
-/// Header values arrive with bare LF between folded lines; the message is kept with CRLF.
-fn push_crlf(message: &mut Message, value: &[u8], limit: u64) {
-    let mut start = 0;
-    for (i, &b) in value.iter().enumerate() {
-        if b == b'\n' && (i == 0 || value[i - 1] != b'\r') {
-            message.push(&value[start..i], limit);
-            message.push(b"\r\n", limit);
-            start = i + 1;
-        }
-    }
-    message.push(&value[start..], limit);
-}
-
 fn strip_brackets(address: &str) -> String {
     let a = address.trim();
     a.strip_prefix('<')
         .and_then(|a| a.strip_suffix('>'))
         .unwrap_or(a)
         .to_owned()
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
