@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::Site;
+use common::{json_lines, Site};
 use fumidai_store::testing::PgSchema;
 use std::path::{Path, PathBuf};
 
@@ -25,12 +25,6 @@ fn stdout(site: &Site, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).expect("utf-8 output")
-}
-
-fn json_lines(out: &str) -> Vec<serde_json::Value> {
-    out.lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
 }
 
 /// Applies the default policy to an attack mail and a plain one at a fixed time, then walks the

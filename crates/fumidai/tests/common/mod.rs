@@ -61,3 +61,10 @@ impl Site {
         self.dir.path().join(name).to_string_lossy().into_owned()
     }
 }
+
+/// JSON Lines output, one value per line.
+pub fn json_lines(out: &str) -> Vec<serde_json::Value> {
+    out.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}

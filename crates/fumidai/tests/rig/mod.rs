@@ -749,25 +749,6 @@ postlog    unix-dgram n - n - 1 postlogd
         out.into_iter().map(|(_, d)| d).collect()
     }
 
-    /// Wait until smtp-sink holds at least `n` complete messages; all of them (in arrival order).
-    pub fn wait_delivered(&self, n: usize, timeout: Duration) -> Result<Vec<Delivered>, String> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let d = self.delivered();
-            if d.len() >= n {
-                return Ok(d);
-            }
-            if Instant::now() > deadline {
-                return Err(format!(
-                    "smtp-sink holds {} complete message(s) after {timeout:?}, expected at least {n}; queue: {:?}",
-                    d.len(),
-                    self.queue()
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
     /// Wait until a message whose header `name` is `value` has been delivered to the sink.
     pub fn wait_for_header(
         &self,
@@ -876,24 +857,6 @@ postlog    unix-dgram n - n - 1 postlogd
                         .unwrap_or_default(),
                 }
             })
-            .collect()
-    }
-
-    /// Queue ids in the deferred queue.
-    pub fn queue_ids_deferred(&self) -> Vec<String> {
-        self.queue()
-            .into_iter()
-            .filter(|e| e.queue_name == "deferred")
-            .map(|e| e.queue_id)
-            .collect()
-    }
-
-    /// Queue ids on hold (a milter's `quarantine` action puts mail there).
-    pub fn queue_ids_hold(&self) -> Vec<String> {
-        self.queue()
-            .into_iter()
-            .filter(|e| e.queue_name == "hold")
-            .map(|e| e.queue_id)
             .collect()
     }
 
