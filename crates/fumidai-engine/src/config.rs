@@ -200,6 +200,27 @@ pub enum ConfigError {
     Invalid(String),
 }
 
+/// Where a front end's configuration comes from: a file or the built-in defaults, and a store given on
+/// the command line, which overrides `[store] location` on every load (a daemon loads again on SIGHUP).
+#[derive(Debug, Clone, Default)]
+pub struct Source {
+    pub path: Option<std::path::PathBuf>,
+    pub store: Option<String>,
+}
+
+impl Source {
+    pub fn load(&self) -> Result<Config, ConfigError> {
+        let mut config = match &self.path {
+            Some(path) => Config::load(path)?,
+            None => Config::default(),
+        };
+        if let Some(store) = &self.store {
+            config.store.location.clone_from(store);
+        }
+        Ok(config)
+    }
+}
+
 impl Config {
     /// Reads and validates a TOML file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {

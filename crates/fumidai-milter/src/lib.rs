@@ -24,6 +24,7 @@ pub mod session;
 pub mod settings;
 
 use fumidai_act::{Actor, Gateway};
+use fumidai_engine::config::Source;
 use fumidai_engine::{Config, Engine, ExchangeHistory};
 use metrics::Metrics;
 use settings::{ListenSpec, Settings};
@@ -84,25 +85,11 @@ impl Shared {
     }
 }
 
-/// Where the configuration comes from: a file (read again on SIGHUP) or the built-in defaults, and
-/// the command line's store, which overrides `[store] location` on every load.
-#[derive(Debug, Clone)]
-pub struct Source {
-    pub path: Option<PathBuf>,
-    pub store: Option<String>,
-}
-
-impl Source {
-    pub fn load(&self) -> Result<Config, MilterError> {
-        let mut config = match &self.path {
-            Some(path) => Config::load(path).map_err(|e| MilterError::Config(e.to_string()))?,
-            None => Config::default(),
-        };
-        if let Some(store) = &self.store {
-            config.store.location.clone_from(store);
-        }
-        Ok(config)
-    }
+/// The configuration as `source` gives it now (read again on SIGHUP).
+fn load(source: &Source) -> Result<Config, MilterError> {
+    source
+        .load()
+        .map_err(|e| MilterError::Config(e.to_string()))
 }
 
 enum Listener {
@@ -112,7 +99,7 @@ enum Listener {
 
 /// Serves until SIGTERM/SIGINT. Errors are for what prevents starting at all.
 pub async fn run(source: Source) -> Result<(), MilterError> {
-    let current = Current::open(source.load()?).await?;
+    let current = Current::open(load(&source)?).await?;
     let listeners = bind(&current.settings.listen).await?;
     let http_listen = current.settings.http_listen.clone();
     let shared = Arc::new(Shared {
@@ -260,7 +247,7 @@ async fn signals(shared: &Shared, source: &Source) -> Result<(), MilterError> {
 }
 
 async fn reload(shared: &Shared, source: &Source) {
-    let loaded = match source.load() {
+    let loaded = match load(source) {
         Ok(config) => Current::open(config).await,
         Err(e) => Err(e),
     };

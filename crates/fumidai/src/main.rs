@@ -10,6 +10,7 @@ mod scan;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use fumidai_engine::config::Source;
 use fumidai_engine::{Config, Engine};
 use fumidai_policy::{Lang, Policy};
 use std::path::{Path, PathBuf};
@@ -124,13 +125,11 @@ fn init_logging(default: &str) {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let configured = || -> anyhow::Result<Config> {
-        let mut config = load_config(cli.config.as_deref())?.1;
-        if let Some(store) = &cli.store {
-            config.store.location.clone_from(store);
-        }
-        Ok(config)
+    let source = Source {
+        path: config_path(cli.config.as_deref()),
+        store: cli.store.clone(),
     };
+    let configured = || source.load().context("configuration is not valid");
     match cli.command {
         Command::Scan(args) => {
             let engine = Engine::new(configured()?)?;
@@ -141,10 +140,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Whitelist(cmd) => history::run_whitelist(&configured()?, &cmd),
         Command::Quarantine(cmd) => quarantine::run(&configured()?, &cmd),
         Command::Milter => {
-            let source = fumidai_milter::Source {
-                path: config_path(cli.config.as_deref()),
-                store: cli.store.clone(),
-            };
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?
