@@ -5,8 +5,8 @@
 //!
 //! - [`frame`]: frames on the socket (miltr-common's messages; TCP_NODELAY, TCP_QUICKACK after each
 //!   read, every end-of-message action in one write).
-//! - [`session`]: one MTA connection, message by message; the scan runs on a blocking thread, the
-//!   rest through [`fumidai_act::Gateway`].
+//! - [`session`]: one MTA connection, message by message; each message is judged on a blocking thread:
+//!   the scan, then [`fumidai_act::Gateway`].
 //! - [`respond`]: an outcome as milter modification actions.
 //! - [`settings`]: `[milter]` parsed (listen specs, local networks, limits, fallbacks).
 //! - [`metrics`] and [`http`]: Prometheus `/metrics` and `/healthz`.
