@@ -90,6 +90,7 @@
 
 use async_trait::async_trait;
 
+pub mod alerts;
 mod batch;
 pub mod migrations;
 pub mod normalize;
@@ -100,6 +101,10 @@ pub mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use alerts::{
+    AuthCheck, Case, CaseFilter, CaseRules, CaseState, EventKind, EventRecorded,
+    IndustryEnterprises, Notification, Organisation, Sample, SampleAttachment, SpringboardEvent,
+};
 pub use fumidai_core::Direction;
 pub use normalize::{normalize_address, normalize_domain, registrable_domain};
 pub use postgres::PgStore;
@@ -226,6 +231,81 @@ pub trait Store: Send + Sync {
     /// Deletes the items received before `older_than` (Unix seconds; the caller computes now - retention) and
     /// returns how many.
     async fn quarantine_purge(&self, older_than: i64) -> Result<u64, StoreError>;
+
+    // Springboard alerts (see [`alerts`]). TODO(alerts-store): implemented by both backends; these defaults go.
+
+    /// Records an event and folds it into its case (created, updated or reopened) in one transaction. An id
+    /// already stored changes nothing (`new: false`). `outbox`: keep the event for [`Store::events_outbox`]
+    /// (a node that forwards to a collector); a collector records what it receives with `false`.
+    async fn event_record(
+        &self,
+        event: &SpringboardEvent,
+        rules: &CaseRules,
+        outbox: bool,
+    ) -> Result<EventRecorded, StoreError> {
+        let _ = (event, rules, outbox);
+        Err(self.unsupported("event_record"))
+    }
+    /// Events recorded with `outbox` and not yet marked forwarded, oldest first, at most `limit`.
+    async fn events_outbox(&self, limit: u32) -> Result<Vec<SpringboardEvent>, StoreError> {
+        let _ = limit;
+        Err(self.unsupported("events_outbox"))
+    }
+    /// Takes events out of the outbox once the collector has them.
+    async fn events_forwarded(&self, ids: &[String]) -> Result<(), StoreError> {
+        let _ = ids;
+        Err(self.unsupported("events_forwarded"))
+    }
+    /// Cases matching `filter`, most recent `last_seen` first.
+    async fn cases(&self, filter: &CaseFilter) -> Result<Vec<Case>, StoreError> {
+        let _ = filter;
+        Err(self.unsupported("cases"))
+    }
+    async fn case_get(&self, id: i64) -> Result<Option<Case>, StoreError> {
+        let _ = id;
+        Err(self.unsupported("case_get"))
+    }
+    /// Sets a case's state (acknowledged, resolved, or back to new) at `at`; false when there is no such case.
+    async fn case_set_state(&self, id: i64, state: CaseState, at: i64) -> Result<bool, StoreError> {
+        let _ = (id, state, at);
+        Err(self.unsupported("case_set_state"))
+    }
+    /// Records a sent notice and, in the same transaction, moves its case to `Notified` with
+    /// `last_notified_at = sent_at`; false when there is no such case.
+    async fn notification_record(&self, notification: &Notification) -> Result<bool, StoreError> {
+        let _ = notification;
+        Err(self.unsupported("notification_record"))
+    }
+    /// Notices sent in `[since, until)` (Unix seconds), oldest first.
+    async fn notifications(&self, since: i64, until: i64) -> Result<Vec<Notification>, StoreError> {
+        let _ = (since, until);
+        Err(self.unsupported("notifications"))
+    }
+    /// Adds or replaces directory entries by domain; returns how many rows were written.
+    async fn directory_import(&self, organisations: &[Organisation]) -> Result<u64, StoreError> {
+        let _ = organisations;
+        Err(self.unsupported("directory_import"))
+    }
+    /// The whole directory, by domain.
+    async fn directory(&self) -> Result<Vec<Organisation>, StoreError> {
+        Err(self.unsupported("directory"))
+    }
+    /// Replaces the enterprise counts of the industries given.
+    async fn industry_enterprises_set(
+        &self,
+        rows: &[IndustryEnterprises],
+    ) -> Result<(), StoreError> {
+        let _ = rows;
+        Err(self.unsupported("industry_enterprises_set"))
+    }
+    async fn industry_enterprises(&self) -> Result<Vec<IndustryEnterprises>, StoreError> {
+        Err(self.unsupported("industry_enterprises"))
+    }
+
+    /// The error of a method this backend lacks.
+    fn unsupported(&self, method: &str) -> StoreError {
+        StoreError::Database(format!("{}: {method} not supported", self.backend()))
+    }
 
     /// Registrable domains the organisation has *sent* mail to: the safer list for look-alike checks (a domain
     /// that only ever wrote to us proves nothing). Added after the first contract; the default says so.
