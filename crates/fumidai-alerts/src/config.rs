@@ -13,6 +13,9 @@ pub struct AlertsConfig {
     pub enabled: bool,
     /// This node's or customer site's name in events (empty: the host name).
     pub site: String,
+    /// Verify SPF and DKIM with DNS lookups (the system resolver, at most 5 s a message) to tell a real
+    /// springboard from impersonation. Off: no lookups, and every event is an impersonation.
+    pub authenticate: bool,
     /// Free-mail and ISP domains added to the shipped list: they never count as an organisation.
     pub free_mail_domains: Vec<String>,
     /// Days without events after which a new event reopens a notified or acknowledged case.
@@ -37,6 +40,7 @@ impl Default for AlertsConfig {
         AlertsConfig {
             enabled: true,
             site: String::new(),
+            authenticate: true,
             free_mail_domains: Vec::new(),
             quiet_period_days: 30,
             cooldown_days: 7,
@@ -57,6 +61,18 @@ impl AlertsConfig {
             max_samples: self.max_samples as usize,
             max_source_ips: 32,
         }
+    }
+
+    /// `site`, else the host name.
+    pub fn site(&self) -> String {
+        if !self.site.trim().is_empty() {
+            return self.site.trim().to_owned();
+        }
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "localhost".into())
     }
 
     pub fn cooldown_seconds(&self) -> i64 {
@@ -96,7 +112,7 @@ pub struct NotifyConfig {
     pub organisation: String,
     /// From address of notices (also where replies go).
     pub from: String,
-    /// SMTP relay for notices (`smtp://127.0.0.1:25`).
+    /// SMTP relay for notices, `host:port` (normally the local Postfix).
     pub relay: String,
     /// Notices sent per minute at most.
     pub rate_per_minute: u32,
@@ -111,7 +127,7 @@ impl Default for NotifyConfig {
         NotifyConfig {
             organisation: String::new(),
             from: String::new(),
-            relay: "smtp://127.0.0.1:25".into(),
+            relay: "127.0.0.1:25".into(),
             rate_per_minute: 10,
             languages: vec!["ja".into(), "en".into()],
             machine_readable: "csv".into(),
@@ -135,9 +151,13 @@ impl NotifyConfig {
                 self.machine_readable
             ));
         }
-        if !self.relay.starts_with("smtp://") {
+        if self
+            .relay
+            .rsplit_once(':')
+            .is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err())
+        {
             return Err(format!(
-                "[alerts.notify] relay {:?} must be smtp://host:port",
+                "[alerts.notify] relay {:?} must be host:port",
                 self.relay
             ));
         }

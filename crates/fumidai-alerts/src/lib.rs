@@ -9,7 +9,9 @@
 //!
 //! The store keeps events, cases, notifications and the directory (`fumidai_store::alerts`).
 
+pub mod collector;
 pub mod config;
+pub mod forward;
 
 pub use config::AlertsConfig;
 pub use fumidai_store::alerts::*;

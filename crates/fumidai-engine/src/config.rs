@@ -2,6 +2,7 @@
 //! knows about its own and its partners' senders. Every option has a default, so no file is needed.
 
 use crate::registry;
+use fumidai_alerts::AlertsConfig;
 use fumidai_core::Limits;
 use fumidai_history::HistoryConfig;
 use fumidai_policy::PolicyConfig;
@@ -31,6 +32,8 @@ pub struct Config {
     pub quarantine: QuarantineConfig,
     /// The milter daemon (`fumidai milter`): sockets, direction, per-message limits.
     pub milter: MilterConfig,
+    /// Springboard alerts: events, cases, the collector and notices (`[alerts]`, see fumidai-alerts).
+    pub alerts: AlertsConfig,
 }
 
 /// What a message the milter could not inspect, or would not, gets.
@@ -297,6 +300,7 @@ impl Config {
                 )));
             }
         }
+        self.alerts.validate().map_err(ConfigError::Invalid)?;
         let l = &self.limits;
         for (name, value) in [
             ("max_depth", u64::from(l.max_depth)),

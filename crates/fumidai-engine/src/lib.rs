@@ -69,6 +69,11 @@ impl Engine {
         &self.config
     }
 
+    /// The organisation's own domains and names and its partners, as the sender checks use them.
+    pub fn sender(&self) -> &fumidai_mime::SenderContext {
+        &self.sender
+    }
+
     /// Inspects one message. A bug in a checker is caught and returned as an error, never a lost message.
     pub fn scan(&self, raw: &[u8], envelope: &Envelope) -> Result<MessageReport, ScanError> {
         guard(|| self.scan_inner(raw, envelope))
