@@ -68,7 +68,7 @@ async fn events_reach_the_collector_once() {
         let org = if n % 3 == 0 {
             "partner.co.jp"
         } else {
-            "supplier.example.jp"
+            "supplier.co.jp"
         };
         node.event_record(&event(n, "site-a", org), &rules, true)
             .await
@@ -91,7 +91,7 @@ async fn events_reach_the_collector_once() {
                 if n % 3 == 0 {
                     "partner.co.jp"
                 } else {
-                    "supplier.example.jp"
+                    "supplier.co.jp"
                 },
             )
         })
@@ -113,7 +113,7 @@ async fn events_reach_the_collector_once() {
     };
     assert_eq!(cases.len(), 2, "{cases:?}");
     assert_eq!(count("partner.co.jp"), Some(200));
-    assert_eq!(count("supplier.example.jp"), Some(400));
+    assert_eq!(count("supplier.co.jp"), Some(400));
     // The collector does not keep what it received for forwarding again.
     assert!(collector_store.events_outbox(10).await.unwrap().is_empty());
 

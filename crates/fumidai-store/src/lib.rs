@@ -51,6 +51,12 @@
 //! `received_at`), `quarantine_recipient`, `quarantine_finding` (indexed by finding) and `quarantine_release`
 //! (rows in the order given), and `quarantine_chunk (id, seq, data)` holding the original in 1 MiB rows.
 //!
+//! Springboard alerts (step 5, see [`alerts`]): `alert_event` (one row per event id, its sample as JSON, its case,
+//! an `outbox` flag with a partial index for forwarding), `alert_case` (one per `(organisation, kind)`, indexed by
+//! `last_seen`; distinct source IPs, the newest samples with their times and the reporting sites as bounded JSON
+//! text, folded in by the store under the writer (SQLite) or a row lock (PostgreSQL)), `alert_notification`
+//! (indexed by `sent_at`), and the operator's `alert_organisation` (by normalised domain) and `alert_industry`.
+//!
 //! Addresses are trimmed, lower-cased and their domains IDNA-encoded (`info@例え.jp` → `info@xn--r8jz45g.jp`)
 //! before they are stored or looked up; exchanges whose addresses are not `local@domain` are skipped.
 //!
@@ -232,80 +238,44 @@ pub trait Store: Send + Sync {
     /// returns how many.
     async fn quarantine_purge(&self, older_than: i64) -> Result<u64, StoreError>;
 
-    // Springboard alerts (see [`alerts`]). TODO(alerts-store): implemented by both backends; these defaults go.
+    // Springboard alerts (see [`alerts`]).
 
     /// Records an event and folds it into its case (created, updated or reopened) in one transaction. An id
     /// already stored changes nothing (`new: false`). `outbox`: keep the event for [`Store::events_outbox`]
-    /// (a node that forwards to a collector); a collector records what it receives with `false`.
+    /// (a node that forwards to a collector); a collector records what it receives with `false`. The organisation
+    /// is stored normalised ([`normalize_domain`]); an id that is not 1–64 characters, or an organisation that is
+    /// not a domain name, is refused.
     async fn event_record(
         &self,
         event: &SpringboardEvent,
         rules: &CaseRules,
         outbox: bool,
-    ) -> Result<EventRecorded, StoreError> {
-        let _ = (event, rules, outbox);
-        Err(self.unsupported("event_record"))
-    }
+    ) -> Result<EventRecorded, StoreError>;
     /// Events recorded with `outbox` and not yet marked forwarded, oldest first, at most `limit`.
-    async fn events_outbox(&self, limit: u32) -> Result<Vec<SpringboardEvent>, StoreError> {
-        let _ = limit;
-        Err(self.unsupported("events_outbox"))
-    }
+    async fn events_outbox(&self, limit: u32) -> Result<Vec<SpringboardEvent>, StoreError>;
     /// Takes events out of the outbox once the collector has them.
-    async fn events_forwarded(&self, ids: &[String]) -> Result<(), StoreError> {
-        let _ = ids;
-        Err(self.unsupported("events_forwarded"))
-    }
+    async fn events_forwarded(&self, ids: &[String]) -> Result<(), StoreError>;
     /// Cases matching `filter`, most recent `last_seen` first.
-    async fn cases(&self, filter: &CaseFilter) -> Result<Vec<Case>, StoreError> {
-        let _ = filter;
-        Err(self.unsupported("cases"))
-    }
-    async fn case_get(&self, id: i64) -> Result<Option<Case>, StoreError> {
-        let _ = id;
-        Err(self.unsupported("case_get"))
-    }
+    async fn cases(&self, filter: &CaseFilter) -> Result<Vec<Case>, StoreError>;
+    async fn case_get(&self, id: i64) -> Result<Option<Case>, StoreError>;
     /// Sets a case's state (acknowledged, resolved, or back to new) at `at`; false when there is no such case.
-    async fn case_set_state(&self, id: i64, state: CaseState, at: i64) -> Result<bool, StoreError> {
-        let _ = (id, state, at);
-        Err(self.unsupported("case_set_state"))
-    }
+    async fn case_set_state(&self, id: i64, state: CaseState, at: i64) -> Result<bool, StoreError>;
     /// Records a sent notice and, in the same transaction, moves its case to `Notified` with
     /// `last_notified_at = sent_at`; false when there is no such case.
-    async fn notification_record(&self, notification: &Notification) -> Result<bool, StoreError> {
-        let _ = notification;
-        Err(self.unsupported("notification_record"))
-    }
+    async fn notification_record(&self, notification: &Notification) -> Result<bool, StoreError>;
     /// Notices sent in `[since, until)` (Unix seconds), oldest first.
-    async fn notifications(&self, since: i64, until: i64) -> Result<Vec<Notification>, StoreError> {
-        let _ = (since, until);
-        Err(self.unsupported("notifications"))
-    }
-    /// Adds or replaces directory entries by domain; returns how many rows were written.
-    async fn directory_import(&self, organisations: &[Organisation]) -> Result<u64, StoreError> {
-        let _ = organisations;
-        Err(self.unsupported("directory_import"))
-    }
+    async fn notifications(&self, since: i64, until: i64) -> Result<Vec<Notification>, StoreError>;
+    /// Adds or replaces directory entries by domain (normalised: lower-case, IDNA); returns how many rows were
+    /// written (an entry whose domain is not a usable name is skipped).
+    async fn directory_import(&self, organisations: &[Organisation]) -> Result<u64, StoreError>;
     /// The whole directory, by domain.
-    async fn directory(&self) -> Result<Vec<Organisation>, StoreError> {
-        Err(self.unsupported("directory"))
-    }
+    async fn directory(&self) -> Result<Vec<Organisation>, StoreError>;
     /// Replaces the enterprise counts of the industries given.
     async fn industry_enterprises_set(
         &self,
         rows: &[IndustryEnterprises],
-    ) -> Result<(), StoreError> {
-        let _ = rows;
-        Err(self.unsupported("industry_enterprises_set"))
-    }
-    async fn industry_enterprises(&self) -> Result<Vec<IndustryEnterprises>, StoreError> {
-        Err(self.unsupported("industry_enterprises"))
-    }
-
-    /// The error of a method this backend lacks.
-    fn unsupported(&self, method: &str) -> StoreError {
-        StoreError::Database(format!("{}: {method} not supported", self.backend()))
-    }
+    ) -> Result<(), StoreError>;
+    async fn industry_enterprises(&self) -> Result<Vec<IndustryEnterprises>, StoreError>;
 
     /// Registrable domains the organisation has *sent* mail to: the safer list for look-alike checks (a domain
     /// that only ever wrote to us proves nothing). Added after the first contract; the default says so.

@@ -34,6 +34,7 @@ pub const SQLITE: &[Migration] = &[
     migration!("sqlite", 2, "0002", "whitelist"),
     migration!("sqlite", 3, "0003", "dedup_keys_by_time"),
     migration!("sqlite", 4, "0004", "quarantine"),
+    migration!("sqlite", 5, "0005", "springboard_alerts"),
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -41,6 +42,7 @@ pub const POSTGRES: &[Migration] = &[
     migration!("postgres", 2, "0002", "whitelist"),
     migration!("postgres", 3, "0003", "dedup_keys_by_time"),
     migration!("postgres", 4, "0004", "quarantine"),
+    migration!("postgres", 5, "0005", "springboard_alerts"),
 ];
 
 /// Highest version in a list.
@@ -62,7 +64,7 @@ mod tests {
         for list in [SQLITE, POSTGRES] {
             assert!(list.windows(2).all(|w| w[0].version < w[1].version));
         }
-        assert_eq!(latest(SQLITE), 4);
+        assert_eq!(latest(SQLITE), 5);
     }
 
     /// A store at step 2 that has counted an exchange: after step 3 re-ordered the dedup keys, recording that

@@ -1,6 +1,7 @@
 //! PostgreSQL backend, for several nodes sharing one history. Writes are single statements (atomic on their own),
 //! so concurrent nodes never double-count and never see half a batch.
 
+mod alerts;
 mod history;
 mod quarantine;
 
@@ -10,6 +11,10 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, PgConnection};
 
+use crate::alerts::{
+    Case, CaseFilter, CaseRules, CaseState, EventRecorded, IndustryEnterprises, Notification,
+    Organisation, SpringboardEvent,
+};
 use crate::migrations::{self, Migration};
 use crate::quarantine::{QuarantineFilter, QuarantineItem, QuarantineMeta, Release};
 use crate::sql::{self, classify, MigrationSql};
@@ -234,5 +239,68 @@ impl Store for PgStore {
 
     async fn quarantine_purge(&self, older_than: i64) -> Result<u64, StoreError> {
         sql::execute_count(&self.pool, quarantine::SQL.purge, older_than).await
+    }
+
+    async fn event_record(
+        &self,
+        event: &SpringboardEvent,
+        rules: &CaseRules,
+        outbox: bool,
+    ) -> Result<EventRecorded, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(classify)?;
+        crate::alerts::event_record(&mut *conn, &alerts::SQL, event, rules, outbox).await
+    }
+
+    async fn events_outbox(&self, limit: u32) -> Result<Vec<SpringboardEvent>, StoreError> {
+        crate::alerts::events_outbox(&self.pool, &alerts::SQL, limit).await
+    }
+
+    async fn events_forwarded(&self, ids: &[String]) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(classify)?;
+        crate::alerts::events_forwarded(&mut *conn, &alerts::SQL, ids).await
+    }
+
+    async fn cases(&self, filter: &CaseFilter) -> Result<Vec<Case>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(classify)?;
+        crate::alerts::cases(&mut *conn, &alerts::SQL, filter).await
+    }
+
+    async fn case_get(&self, id: i64) -> Result<Option<Case>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(classify)?;
+        crate::alerts::case_get(&mut *conn, &alerts::SQL, id).await
+    }
+
+    async fn case_set_state(&self, id: i64, state: CaseState, at: i64) -> Result<bool, StoreError> {
+        crate::alerts::case_set_state(&self.pool, &alerts::SQL, id, state, at).await
+    }
+
+    async fn notification_record(&self, notification: &Notification) -> Result<bool, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(classify)?;
+        crate::alerts::notification_record(&mut *conn, &alerts::SQL, notification).await
+    }
+
+    async fn notifications(&self, since: i64, until: i64) -> Result<Vec<Notification>, StoreError> {
+        crate::alerts::notifications(&self.pool, &alerts::SQL, since, until).await
+    }
+
+    async fn directory_import(&self, organisations: &[Organisation]) -> Result<u64, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(classify)?;
+        crate::alerts::directory_import(&mut *conn, &alerts::SQL, organisations).await
+    }
+
+    async fn directory(&self) -> Result<Vec<Organisation>, StoreError> {
+        crate::alerts::directory(&self.pool, &alerts::SQL).await
+    }
+
+    async fn industry_enterprises_set(
+        &self,
+        rows: &[IndustryEnterprises],
+    ) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(classify)?;
+        crate::alerts::industry_enterprises_set(&mut *conn, &alerts::SQL, rows).await
+    }
+
+    async fn industry_enterprises(&self) -> Result<Vec<IndustryEnterprises>, StoreError> {
+        crate::alerts::industry_enterprises(&self.pool, &alerts::SQL).await
     }
 }

@@ -4,6 +4,7 @@
 //! The connections are held here rather than in a sqlx pool: the pool pings a connection's thread each time one
 //! is handed back (a round trip and a spawned task per query), and a local file does not drop connections.
 
+mod alerts;
 mod checkpoint;
 mod history;
 mod quarantine;
@@ -19,6 +20,10 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, Sq
 use sqlx::Connection;
 use tokio::sync::{Mutex, MutexGuard};
 
+use crate::alerts::{
+    Case, CaseFilter, CaseRules, CaseState, EventRecorded, IndustryEnterprises, Notification,
+    Organisation, SpringboardEvent,
+};
 use crate::migrations::{self, Migration};
 use crate::quarantine::{QuarantineFilter, QuarantineItem, QuarantineMeta, Release};
 use crate::sql::{self, classify, MigrationSql};
@@ -275,5 +280,94 @@ impl Store for SqliteStore {
         let mut writer = self.writer.lock().await;
         let mut conn = writer.connection().await;
         sql::execute_count(&mut *conn, quarantine::SQL.purge, older_than).await
+    }
+
+    async fn event_record(
+        &self,
+        event: &SpringboardEvent,
+        rules: &CaseRules,
+        outbox: bool,
+    ) -> Result<EventRecorded, StoreError> {
+        let mut writer = self.writer.lock().await;
+        let recorded = crate::alerts::event_record(
+            &mut *writer.connection().await,
+            &alerts::SQL,
+            event,
+            rules,
+            outbox,
+        )
+        .await;
+        drop(writer);
+        self.writer.wake_checkpoints();
+        recorded
+    }
+
+    async fn events_outbox(&self, limit: u32) -> Result<Vec<SpringboardEvent>, StoreError> {
+        crate::alerts::events_outbox(&mut *self.readers.get().await, &alerts::SQL, limit).await
+    }
+
+    async fn events_forwarded(&self, ids: &[String]) -> Result<(), StoreError> {
+        let mut writer = self.writer.lock().await;
+        let forwarded =
+            crate::alerts::events_forwarded(&mut *writer.connection().await, &alerts::SQL, ids)
+                .await;
+        drop(writer);
+        self.writer.wake_checkpoints();
+        forwarded
+    }
+
+    async fn cases(&self, filter: &CaseFilter) -> Result<Vec<Case>, StoreError> {
+        crate::alerts::cases(&mut *self.readers.get().await, &alerts::SQL, filter).await
+    }
+
+    async fn case_get(&self, id: i64) -> Result<Option<Case>, StoreError> {
+        crate::alerts::case_get(&mut *self.readers.get().await, &alerts::SQL, id).await
+    }
+
+    async fn case_set_state(&self, id: i64, state: CaseState, at: i64) -> Result<bool, StoreError> {
+        let mut writer = self.writer.lock().await;
+        let mut conn = writer.connection().await;
+        crate::alerts::case_set_state(&mut *conn, &alerts::SQL, id, state, at).await
+    }
+
+    async fn notification_record(&self, notification: &Notification) -> Result<bool, StoreError> {
+        let mut writer = self.writer.lock().await;
+        let mut conn = writer.connection().await;
+        crate::alerts::notification_record(&mut *conn, &alerts::SQL, notification).await
+    }
+
+    async fn notifications(&self, since: i64, until: i64) -> Result<Vec<Notification>, StoreError> {
+        crate::alerts::notifications(&mut *self.readers.get().await, &alerts::SQL, since, until)
+            .await
+    }
+
+    async fn directory_import(&self, organisations: &[Organisation]) -> Result<u64, StoreError> {
+        let mut writer = self.writer.lock().await;
+        let written = crate::alerts::directory_import(
+            &mut *writer.connection().await,
+            &alerts::SQL,
+            organisations,
+        )
+        .await;
+        drop(writer);
+        self.writer.wake_checkpoints();
+        written
+    }
+
+    async fn directory(&self) -> Result<Vec<Organisation>, StoreError> {
+        crate::alerts::directory(&mut *self.readers.get().await, &alerts::SQL).await
+    }
+
+    async fn industry_enterprises_set(
+        &self,
+        rows: &[IndustryEnterprises],
+    ) -> Result<(), StoreError> {
+        let mut writer = self.writer.lock().await;
+        let mut conn = writer.connection().await;
+        crate::alerts::industry_enterprises_set(&mut *conn, &alerts::SQL, rows).await
+    }
+
+    async fn industry_enterprises(&self) -> Result<Vec<IndustryEnterprises>, StoreError> {
+        crate::alerts::industry_enterprises(&mut *self.readers.get().await, &alerts::SQL).await
     }
 }
