@@ -9,9 +9,22 @@
 //!
 //! The store keeps events, cases, notifications and the directory (`fumidai_store::alerts`).
 
+pub mod auth;
+pub mod classify;
 pub mod collector;
 pub mod config;
+pub mod directory;
+pub mod evidence;
 pub mod forward;
+pub mod freemail;
+pub mod jsic;
+pub mod machine;
+pub mod notice;
+pub mod report;
 
+pub use auth::Authenticator;
+pub use classify::{Attribution, Classifier};
 pub use config::AlertsConfig;
+pub use evidence::{springboard_event, EventContext, MessageFacts, SmtpFacts};
+pub use freemail::FreeMail;
 pub use fumidai_store::alerts::*;

@@ -26,7 +26,7 @@ pub mod structure;
 pub mod transfer;
 
 pub use reply::{is_reply_subject, quoted_domains};
-pub use sender::registrable_domain;
+pub use sender::{addresses_in, registrable_domain};
 
 pub mod findings {
     fumidai_core::findings! {
