@@ -5,7 +5,7 @@
 //! Run: `cargo bench -p fumidai-act --bench sanitize` (or the built binary with `--rounds N`).
 
 use bytes::Bytes;
-use fumidai_act::{Actor, Arrival};
+use fumidai_act::{Actor, Arrival, Client};
 use fumidai_engine::{Config, Direction, Engine, Envelope};
 use fumidai_policy::ActionKind;
 use std::path::Path;
@@ -45,6 +45,7 @@ fn main() {
     let envelope = Envelope::default();
     let arrival = Arrival {
         envelope: &envelope,
+        client: &Client::default(),
         direction: Direction::Inbound,
         at: 0,
     };

@@ -1,17 +1,66 @@
 //! One message, from its report to what was done, for a front end that sees mail as it flows (the
 //! milter; later the HTTP API): history findings for inbound mail, the policy's decision, the action,
-//! and the exchanges of delivered mail recorded.
+//! the exchanges of delivered mail recorded, and a springboard event for inbound attack mail.
 
 use crate::{Actor, Arrival, Outcome};
 use bytes::Bytes;
-use fumidai_core::Direction;
+use fumidai_alerts::auth::Authenticator;
+use fumidai_alerts::classify::Classifier;
+use fumidai_alerts::evidence::{springboard_event, EventContext, MessageFacts, SmtpFacts};
+use fumidai_alerts::freemail::FreeMail;
+use fumidai_alerts::{AlertsConfig, CaseRules};
+use fumidai_core::{Direction, Verdict};
 use fumidai_engine::{ExchangeHistory, MessageReport, Parties, StoreError};
 
-/// The actor and the exchange history (whose store also holds the quarantine), shared by every
-/// message a long-running front end handles.
+/// The actor and the exchange history (whose store also holds the quarantine and the springboard
+/// cases), shared by every message a long-running front end handles.
 pub struct Gateway {
     actor: Actor,
     history: ExchangeHistory,
+    springboard: Option<Springboard>,
+}
+
+/// What attributes inbound attack mail to an organisation (`[alerts]`).
+struct Springboard {
+    context: EventContext,
+    authenticator: Authenticator,
+    rules: CaseRules,
+    /// Keep events for the collector (`[alerts] collector_url` is set).
+    outbox: bool,
+}
+
+impl Springboard {
+    fn new(actor: &Actor) -> Option<Springboard> {
+        let engine = actor.engine();
+        let config: &AlertsConfig = &engine.config().alerts;
+        if !config.enabled {
+            return None;
+        }
+        let site = config.site();
+        let classifier = Classifier::new(
+            FreeMail::new(&config.free_mail_domains),
+            &engine.sender().partners,
+            &engine.sender().own_domains,
+        );
+        let authenticator = if config.authenticate {
+            Authenticator::system(&site)
+        } else {
+            Authenticator::offline(&site)
+        };
+        let authenticator = match authenticator {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::error!(error = %e, "springboard events off: no DNS resolver for SPF and DKIM");
+                return None;
+            }
+        };
+        Some(Springboard {
+            context: EventContext { site, classifier },
+            authenticator,
+            rules: config.case_rules(),
+            outbox: !config.collector_url.is_empty(),
+        })
+    }
 }
 
 /// A message handled: the report with its history findings, and what became of it.
@@ -23,7 +72,12 @@ pub struct Handled {
 
 impl Gateway {
     pub fn new(actor: Actor, history: ExchangeHistory) -> Gateway {
-        Gateway { actor, history }
+        let springboard = Springboard::new(&actor);
+        Gateway {
+            actor,
+            history,
+            springboard,
+        }
     }
 
     pub fn actor(&self) -> &Actor {
@@ -56,7 +110,7 @@ impl Gateway {
             .actor
             .carry_out(
                 Some(self.history.store()),
-                original,
+                original.clone(),
                 &report,
                 arrival,
                 decision,
@@ -72,6 +126,65 @@ impl Gateway {
                 .exchanges(&parties, arrival.direction, arrival.at);
             self.history.record(&exchanges).await?;
         }
+        if arrival.direction == Direction::Inbound && report.verdict != Verdict::Clean {
+            self.record_springboard_event(&original, &report, arrival)
+                .await;
+        }
         Ok(Handled { report, outcome })
+    }
+
+    /// Attributes inbound attack mail to the organisation that sent it or was impersonated, and files it
+    /// in that organisation's case. The message has been judged and acted on by now, so a failure here is
+    /// logged and the message goes its way: the event is lost, the mail is not.
+    async fn record_springboard_event(
+        &self,
+        original: &[u8],
+        report: &MessageReport,
+        arrival: Arrival<'_>,
+    ) {
+        let Some(springboard) = &self.springboard else {
+            return;
+        };
+        let facts = MessageFacts {
+            verdict: report.verdict,
+            score: report.score,
+            findings: &report.findings,
+            attachments: &report.attachments,
+            observed_at: arrival.at,
+        };
+        let smtp = SmtpFacts {
+            client_ip: arrival.client.addr,
+            helo: &arrival.client.helo,
+            mail_from: arrival.envelope.mail_from.as_deref().unwrap_or(""),
+            rcpt_to: &arrival.envelope.rcpt_to,
+            sasl_login: arrival.client.login.as_deref(),
+        };
+        let Some(event) = springboard_event(
+            &springboard.context,
+            &springboard.authenticator,
+            original,
+            &facts,
+            &smtp,
+        )
+        .await
+        else {
+            return;
+        };
+        let store = self.history.store();
+        match store
+            .event_record(&event, &springboard.rules, springboard.outbox)
+            .await
+        {
+            Ok(recorded) => tracing::info!(
+                kind = event.kind.as_str(),
+                organisation = %event.organisation,
+                case = recorded.case_id,
+                new_case_episode = recorded.reopened,
+                "springboard event"
+            ),
+            Err(e) => {
+                tracing::error!(error = %e, organisation = %event.organisation, "springboard event not recorded")
+            }
+        }
     }
 }

@@ -17,6 +17,7 @@
 
 mod edit;
 mod gateway;
+pub mod notify;
 mod plan;
 mod release;
 
@@ -124,12 +125,23 @@ impl Outcome {
     }
 }
 
-/// How a message arrived: its envelope, which way it goes, and when (Unix seconds).
+/// How a message arrived: its envelope, the SMTP client, which way it goes, and when (Unix seconds).
 #[derive(Debug, Clone, Copy)]
 pub struct Arrival<'a> {
     pub envelope: &'a Envelope,
+    pub client: &'a Client,
     pub direction: Direction,
     pub at: i64,
+}
+
+/// What the SMTP session said about the client; empty for mail read from files.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Client {
+    pub addr: Option<std::net::IpAddr>,
+    /// The EHLO/HELO name.
+    pub helo: String,
+    /// The SASL login, when the client authenticated.
+    pub login: Option<String>,
 }
 
 /// Decides and carries out actions for one engine and policy; shared by every front end.

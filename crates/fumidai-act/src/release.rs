@@ -101,7 +101,19 @@ pub async fn read_original(
     }
 }
 
-fn write_new(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+/// An SMTP client for `relay` (`host:port`, `[v6]:port`); `None` when it does not parse. Plain SMTP on purpose:
+/// the relay is the organisation's own MTA on a trusted network.
+pub(crate) fn relay_transport(relay: &str) -> Option<AsyncSmtpTransport<Tokio1Executor>> {
+    let (host, port) = relay.rsplit_once(':')?;
+    let port = port.parse::<u16>().ok()?;
+    Some(
+        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.trim_matches(['[', ']']))
+            .port(port)
+            .build(),
+    )
+}
+
+pub(crate) fn write_new(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -120,10 +132,7 @@ async fn send(
     rcpt_to: &[String],
     original: &[u8],
 ) -> Result<(), ReleaseError> {
-    let (host, port) = relay
-        .rsplit_once(':')
-        .and_then(|(h, p)| Some((h.trim_matches(['[', ']']), p.parse::<u16>().ok()?)))
-        .ok_or_else(|| ReleaseError::Relay(relay.to_owned()))?;
+    let transport = relay_transport(relay).ok_or_else(|| ReleaseError::Relay(relay.to_owned()))?;
     if rcpt_to.is_empty() {
         return Err(ReleaseError::NoRecipient);
     }
@@ -137,10 +146,6 @@ async fn send(
         .map(|r| address(r))
         .collect::<Result<Vec<_>, _>>()?;
     let envelope = Envelope::new(from, to).map_err(|_| ReleaseError::NoRecipient)?;
-    // Plain SMTP on purpose: the relay is the organisation's own MTA on a trusted network.
-    let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-        .port(port)
-        .build();
     // lettre always ends the data with CRLF "." CRLF: a message that already ends with a line end
     // would gain an empty line, so that line end is left to lettre.
     let data = original

@@ -3,7 +3,7 @@
 //! (Japanese included) and scans clean, and a store that fails turns every action into a tempfail.
 
 use bytes::Bytes;
-use fumidai_act::{Actor, Arrival, Outcome, ReleaseTarget};
+use fumidai_act::{Actor, Arrival, Client, Outcome, ReleaseTarget};
 use fumidai_engine::{Config, Direction, Engine, Envelope, ExchangeHistory, Parties, Verdict};
 use fumidai_policy::ActionKind;
 use fumidai_store::testing::{each_backend, PgSchema, TempDir};
@@ -56,6 +56,7 @@ async fn judge_and_act(
         .add_findings(&mut report, assessment.findings);
     let arrival = Arrival {
         envelope: &envelope,
+        client: &Client::default(),
         direction: Direction::Inbound,
         at: NOW,
     };
@@ -190,6 +191,7 @@ async fn a_dead_database_tempfails_and_delivers_nothing() {
     let report = actor.engine().scan(&raw, &envelope).unwrap();
     let arrival = Arrival {
         envelope: &envelope,
+        client: &Client::default(),
         direction: Direction::Inbound,
         at: NOW,
     };
@@ -222,6 +224,7 @@ fn clean_mail_is_delivered_with_one_verdict_header_and_the_body_untouched() {
     let report = actor.engine().scan(&raw, &envelope).unwrap();
     let arrival = Arrival {
         envelope: &envelope,
+        client: &Client::default(),
         direction: Direction::Inbound,
         at: NOW,
     };

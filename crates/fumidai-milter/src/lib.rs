@@ -24,12 +24,14 @@ pub mod session;
 pub mod settings;
 
 use fumidai_act::{Actor, Gateway};
+use fumidai_alerts::forward::Forwarder;
 use fumidai_engine::config::Source;
 use fumidai_engine::{Config, Engine, ExchangeHistory};
 use metrics::Metrics;
 use settings::{ListenSpec, Settings};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 use tokio::net::{TcpListener, UnixListener};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -135,6 +137,7 @@ pub async fn run(source: Source) -> Result<(), MilterError> {
         });
     }
     tokio::spawn(refresh(shared.clone()));
+    tokio::spawn(forward(shared.clone()));
     signals(&shared, &source).await?;
 
     let grace = shared.current().settings.shutdown_grace;
@@ -209,7 +212,7 @@ async fn accept(shared: Arc<Shared>, listener: Listener, tracker: TaskTracker) {
             Err(e) => {
                 // EMFILE and friends: back off instead of spinning.
                 tracing::warn!(error = %e, "accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
     }
@@ -225,6 +228,36 @@ async fn refresh(shared: Arc<Shared>) {
         }
         if let Err(e) = shared.current().gateway.history().refresh().await {
             tracing::warn!(error = %e, "history refresh failed; keeping the loaded whitelist and correspondents");
+        }
+    }
+}
+
+/// How often springboard events waiting for the collector are sent.
+const FORWARD_EVERY: Duration = Duration::from_secs(30);
+
+/// Sends springboard events to the collector (`[alerts] collector_url`) every [`FORWARD_EVERY`]; events stay
+/// in the store's outbox until the collector has them.
+async fn forward(shared: Arc<Shared>) {
+    loop {
+        tokio::select! {
+            () = shared.cancel.cancelled() => return,
+            () = tokio::time::sleep(FORWARD_EVERY) => {}
+        }
+        let current = shared.current();
+        let alerts = &current.gateway.actor().engine().config().alerts;
+        if alerts.collector_url.is_empty() {
+            continue;
+        }
+        let drained = match Forwarder::new(&alerts.collector_url, &alerts.collector_token) {
+            Ok(forwarder) => forwarder.drain(current.gateway.history().store()).await,
+            Err(e) => Err(e),
+        };
+        match drained {
+            Ok(0) => {}
+            Ok(sent) => tracing::info!(sent, "springboard events forwarded to the collector"),
+            Err(e) => {
+                tracing::warn!(error = %e, "springboard events not forwarded; they wait for the next try")
+            }
         }
     }
 }

@@ -9,7 +9,7 @@ use crate::frame::{encode, Conn, Incoming};
 use crate::respond;
 use crate::{Current, Shared};
 use bytes::{Bytes, BytesMut};
-use fumidai_act::{Arrival, Handled, Reply};
+use fumidai_act::{Arrival, Client, Handled, Reply};
 use fumidai_core::Direction;
 use fumidai_engine::config::FallbackAction;
 use fumidai_engine::Envelope;
@@ -18,7 +18,6 @@ use miltr_common::commands::Family;
 use miltr_common::decoding::ClientCommand;
 use miltr_common::optneg::{Capability, OptNeg, Protocol};
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -95,7 +94,7 @@ impl Message {
 #[derive(Default)]
 struct Session {
     protocol: Option<Protocol>,
-    client_addr: Option<IpAddr>,
+    client: Client,
     client_name: String,
     macros: HashMap<String, String>,
     message: Option<Message>,
@@ -233,7 +232,7 @@ impl Session {
             }
             ClientCommand::Connect(c) => {
                 self.client_name = c.hostname().into_owned();
-                self.client_addr = match c.family {
+                self.client.addr = match c.family {
                     Family::Inet | Family::Inet6 => {
                         let a = c.address();
                         a.trim_start_matches("IPv6:").parse().ok()
@@ -242,7 +241,10 @@ impl Session {
                 };
                 self.ack(Protocol::NR_CONNECT, out);
             }
-            ClientCommand::Helo(_) => self.ack(Protocol::NR_HELO, out),
+            ClientCommand::Helo(h) => {
+                self.client.helo = h.helo().into_owned();
+                self.ack(Protocol::NR_HELO, out);
+            }
             ClientCommand::Mail(m) => {
                 self.message = Some(Message {
                     mail_from: Some(strip_brackets(&m.sender())),
@@ -325,13 +327,26 @@ impl Session {
         }
     }
 
+    /// The client as the gateway sees it: address, HELO and the SASL login of this transaction.
+    fn client_with_login(&self) -> Client {
+        Client {
+            login: self
+                .macros
+                .get("{auth_authen}")
+                .filter(|v| !v.is_empty())
+                .cloned(),
+            ..self.client.clone()
+        }
+    }
+
     fn direction(&self, current: &Current) -> Direction {
         let authenticated = self
             .macros
             .get("{auth_authen}")
             .is_some_and(|v| !v.is_empty());
         let local = self
-            .client_addr
+            .client
+            .addr
             .is_some_and(|a| current.settings.is_local(a));
         if authenticated || local {
             Direction::Outbound
@@ -360,14 +375,22 @@ impl Session {
             let at = fumidai_core::unix_now();
             tokio::time::timeout(
                 current.settings.timeout,
-                judge(current, raw, &envelope, direction, at),
+                judge(
+                    current,
+                    raw,
+                    &envelope,
+                    &self.client_with_login(),
+                    direction,
+                    at,
+                ),
             )
             .await
             .unwrap_or(Err(Failure::Timeout))
         };
         let took = started.elapsed();
         let client = self
-            .client_addr
+            .client
+            .addr
             .map_or_else(|| self.client_name.clone(), |a| a.to_string());
         let from = envelope.mail_from.as_deref().unwrap_or_default();
         let rcpt = envelope.rcpt_to.join(",");
@@ -439,11 +462,13 @@ async fn judge(
     current: &Arc<Current>,
     raw: Bytes,
     envelope: &Envelope,
+    client: &Client,
     direction: Direction,
     at: i64,
 ) -> Result<Handled, Failure> {
     let current = Arc::clone(current);
     let envelope = envelope.clone();
+    let client = client.clone();
     let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
         let report = current
@@ -454,6 +479,7 @@ async fn judge(
             .map_err(|e| Failure::Engine(e.to_string()))?;
         let arrival = Arrival {
             envelope: &envelope,
+            client: &client,
             direction,
             at,
         };

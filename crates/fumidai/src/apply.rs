@@ -6,7 +6,7 @@
 use crate::inputs::{self, Unit};
 use crate::output::{Applied, Line};
 use bytes::Bytes;
-use fumidai_act::{Actor, Arrival};
+use fumidai_act::{Actor, Arrival, Client};
 use fumidai_engine::{Direction, Envelope};
 use fumidai_store::Store;
 use std::path::Path;
@@ -44,6 +44,7 @@ impl ApplyRun<'_> {
             let envelope = Envelope::default();
             let arrival = Arrival {
                 envelope: &envelope,
+                client: &Client::default(),
                 direction: self.direction,
                 at: self.now,
             };

@@ -1,11 +1,13 @@
 //! `fumidai`: the command-line front end. Thin over [`fumidai_engine::Engine`].
 
+mod alerts;
 mod apply;
 mod db;
 mod history;
 mod inputs;
 mod output;
 mod quarantine;
+mod report;
 mod scan;
 
 use anyhow::Context;
@@ -58,9 +60,17 @@ enum Command {
     /// The quarantine: originals of sanitised, quarantined and rejected mail.
     #[command(subcommand)]
     Quarantine(quarantine::QuarantineCommand),
+    /// Statistics of the organisations notified by springboard alerts: per JST month, by kind and industry.
+    Report(report::ReportArgs),
     /// Run the milter daemon that Postfix or Sendmail calls for every message ([milter] in the
     /// configuration; SIGHUP reloads it, SIGTERM stops after the messages in flight).
     Milter,
+    /// Springboard alerts: cases per organisation, notices, the organisation directory.
+    #[command(subcommand)]
+    Alerts(alerts::AlertsCommand),
+    /// Run the collector that receives springboard events from other fumidai nodes
+    /// (`[alerts] collector_listen`, `collector_tokens`).
+    Collector,
 }
 
 #[derive(Subcommand)]
@@ -99,11 +109,13 @@ struct FindingsArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The daemon logs a line per message; the other commands only what goes wrong.
-    init_logging(if matches!(cli.command, Command::Milter) {
-        "info"
-    } else {
-        "warn"
-    });
+    init_logging(
+        if matches!(cli.command, Command::Milter | Command::Collector) {
+            "info"
+        } else {
+            "warn"
+        },
+    );
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -139,6 +151,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::History(cmd) => history::run(&configured()?, &cmd),
         Command::Whitelist(cmd) => history::run_whitelist(&configured()?, &cmd),
         Command::Quarantine(cmd) => quarantine::run(&configured()?, &cmd),
+        Command::Report(args) => report::run(&configured()?, &args),
+        Command::Alerts(cmd) => alerts::run(&configured()?, &cmd),
+        Command::Collector => alerts::collect(&configured()?),
         Command::Milter => {
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

@@ -95,7 +95,7 @@ fn postfix_and_fumidai_end_to_end() {
     }
     // The defaults ([milter] listen and http_listen) with the documented main.cf and master.cf; the
     // client is on loopback, so nothing is local unless XCLIENT says so.
-    let more = "[milter]\nlocal_networks = []\n\n[quarantine]\nrelease_relay = \"127.0.0.1:10028\"\n\n[policy.inbound.findings]\nEICAR_TEST_FILE = \"reject\"\n";
+    let more = "[milter]\nlocal_networks = []\n\n[quarantine]\nrelease_relay = \"127.0.0.1:10028\"\n\n[policy.inbound.findings]\nEICAR_TEST_FILE = \"reject\"\n\n[alerts]\nsite = \"mx-e2e\"\nauthenticate = false\n";
     let site = Site::with_config(None, more);
     let daemon = Daemon::start(&site, "milter.log");
     let rig = Rig::start(RigOptions {
@@ -258,6 +258,26 @@ fn postfix_and_fumidai_end_to_end() {
         assert!(line.contains(finding), "{line}");
     }
     assert!(log.contains("action=\"reject\""), "{log}");
+    // Every suspicious or malicious inbound mail is a springboard event. Unauthenticated (no DNS here), each is an
+    // impersonation of its From's organisation: the three attack mails From example.com make one case, whatever
+    // was done with each (quarantined twice, rejected once), with the client as source IP; the sanitised
+    // first-contact mail makes its sender's.
+    let cases = json_lines(&String::from_utf8_lossy(
+        &site.ok(&["alerts", "list", "--json"]).stdout,
+    ));
+    let case = |org: &str| {
+        cases
+            .iter()
+            .find(|c| c["organisation"] == org)
+            .unwrap_or_else(|| panic!("no case for {org}: {cases:?}"))
+    };
+    assert_eq!(cases.len(), 2, "{cases:?}");
+    let example = case("example.com");
+    assert_eq!(example["kind"], "impersonation");
+    assert_eq!(example["event_count"], 3);
+    assert_eq!(example["source_ips"], serde_json::json!(["203.0.113.7"]));
+    assert_eq!(example["sites"], serde_json::json!(["mx-e2e"]));
+    assert_eq!(case("unknown-partner.example")["event_count"], 1);
     let items = quarantine_items(&site);
     let find = |mid: &str| {
         items

@@ -1,0 +1,289 @@
+//! Telling organisations that their mail is being abused: a springboard notice per case, rendered by
+//! `fumidai_alerts::notice`, sent through the configured relay at a bounded rate, and recorded so that the case
+//! moves to notified and the monthly statistics count it.
+//!
+//! A case is notified only while it is new and never twice within the cooldown. The contact is the directory's,
+//! else abuse@ and postmaster@ the domain together (RFC 2142). `DryRun` writes each notice, exactly as it would
+//! be sent, to a file and records nothing.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use fumidai_alerts::notice::{self, case_reference, Notice, NoticeInput};
+use fumidai_alerts::{machine, AlertsConfig, Case, CaseState, Notification, Organisation};
+use fumidai_store::{Store, StoreError};
+use lettre::message::header::ContentType;
+use lettre::message::Mailbox;
+use lettre::{AsyncTransport, Message};
+use serde::Serialize;
+
+use crate::release::{relay_transport, write_new};
+
+/// Send, or only write what would be sent.
+#[derive(Debug, Clone)]
+pub enum NotifyMode {
+    Send,
+    /// Write each notice to `DIR/FUMIDAI-<case>.eml` (and its ARF copies beside it); send and record nothing.
+    DryRun(PathBuf),
+}
+
+/// What became of one case.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum NotifyResult {
+    Sent {
+        to: Vec<String>,
+        message_id: String,
+    },
+    Written {
+        path: PathBuf,
+        to: Vec<String>,
+    },
+    /// Notified at `last` less than the cooldown ago.
+    Cooldown {
+        last: i64,
+    },
+    /// Only new cases are notified.
+    NotNew {
+        state: CaseState,
+    },
+    Failed {
+        error: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NotifyReport {
+    pub case_id: i64,
+    pub organisation: String,
+    pub kind: &'static str,
+    #[serde(flatten)]
+    pub result: NotifyResult,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("[alerts.notify] {0}")]
+    Config(String),
+}
+
+/// Notifies `cases` (each independently: one failure does not stop the rest) and says what became of each.
+pub async fn notify(
+    store: &dyn Store,
+    config: &AlertsConfig,
+    cases: &[Case],
+    mode: &NotifyMode,
+    now: i64,
+) -> Result<Vec<NotifyReport>, NotifyError> {
+    let settings = &config.notify;
+    let from: Mailbox = settings.from.parse().map_err(|_| {
+        NotifyError::Config(format!(
+            "from {:?} is not an address: set the address notices come from",
+            settings.from
+        ))
+    })?;
+    let transport = relay_transport(&settings.relay).ok_or_else(|| {
+        NotifyError::Config(format!("relay {:?}: expected host:port", settings.relay))
+    })?;
+    let directory: HashMap<String, Organisation> = store
+        .directory()
+        .await?
+        .into_iter()
+        .map(|o| (o.domain.clone(), o))
+        .collect();
+    let pause = Duration::from_secs(60) / settings.rate_per_minute.max(1);
+    let mut reports = Vec::with_capacity(cases.len());
+    let mut sent_any = false;
+    for case in cases {
+        let result = if case.state != CaseState::New {
+            NotifyResult::NotNew { state: case.state }
+        } else if let Some(last) = case
+            .last_notified_at
+            .filter(|last| now - last < config.cooldown_seconds())
+        {
+            NotifyResult::Cooldown { last }
+        } else {
+            let organisation = directory.get(&case.organisation);
+            let input = NoticeInput {
+                case,
+                organisation,
+                notifier: settings,
+                now,
+            };
+            match notice::render(input) {
+                Err(e) => NotifyResult::Failed {
+                    error: e.to_string(),
+                },
+                Ok(notice) => {
+                    let messages = Messages::build(config, case, &notice, &from, now);
+                    match mode {
+                        NotifyMode::DryRun(dir) => write(dir, case, &notice, &messages),
+                        NotifyMode::Send => {
+                            if sent_any {
+                                tokio::time::sleep(pause).await;
+                            }
+                            sent_any = true;
+                            let result = send(&transport, &notice, &messages).await;
+                            if let NotifyResult::Sent { to, message_id } = &result {
+                                store
+                                    .notification_record(&Notification {
+                                        case_id: case.id,
+                                        organisation: case.organisation.clone(),
+                                        kind: case.kind,
+                                        sent_at: now,
+                                        recipient: to.join(", "),
+                                        language: settings.languages.join("+"),
+                                        reference: message_id.clone(),
+                                    })
+                                    .await?;
+                                tracing::info!(case = case.id, organisation = %case.organisation, to = %to.join(", "), "springboard notice sent");
+                            }
+                            result
+                        }
+                    }
+                }
+            }
+        };
+        reports.push(NotifyReport {
+            case_id: case.id,
+            organisation: case.organisation.clone(),
+            kind: case.kind.as_str(),
+            result,
+        });
+    }
+    Ok(reports)
+}
+
+/// A notice as mail, with its machine-readable copies.
+struct Messages {
+    message_id: String,
+    /// To every contact of the notice at once (the directory's, or abuse@ and postmaster@ together, so that
+    /// one bouncing does not lose it); `Err` when it cannot be built.
+    notice: Result<Message, String>,
+    /// ARF reports (RFC 5965), one per sample, when configured; sent to the same recipients.
+    arf: Vec<Vec<u8>>,
+}
+
+impl Messages {
+    fn build(
+        config: &AlertsConfig,
+        case: &Case,
+        notice: &Notice,
+        from: &Mailbox,
+        now: i64,
+    ) -> Messages {
+        let settings = &config.notify;
+        let message_id = format!("<fumidai-notice-{}-{now}@{}>", case.id, from.email.domain());
+        let mut body = notice.body.clone();
+        if settings.machine_readable == "csv" {
+            body.push_str("\n---- CSV (machine-readable copy) ----\n");
+            body.push_str(&machine::csv(case));
+        }
+        let mut builder = Message::builder()
+            .from(from.clone())
+            .subject(notice.subject.clone())
+            .message_id(Some(message_id.clone()));
+        let mut bad = Vec::new();
+        for to in &notice.to {
+            match to.parse::<Mailbox>() {
+                Ok(mailbox) => builder = builder.to(mailbox),
+                Err(_) => bad.push(to.as_str()),
+            }
+        }
+        let notice = if bad.is_empty() {
+            builder
+                .header(ContentType::TEXT_PLAIN)
+                .body(body)
+                .map_err(|e| e.to_string())
+        } else {
+            Err(format!("not an address: {}", bad.join(", ")))
+        };
+        let arf = if settings.machine_readable == "arf" {
+            case.samples
+                .iter()
+                .map(|sample| machine::arf(case, sample, settings, now))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Messages {
+            message_id,
+            notice,
+            arf,
+        }
+    }
+}
+
+fn write(dir: &Path, case: &Case, notice: &Notice, messages: &Messages) -> NotifyResult {
+    let message = match &messages.notice {
+        Ok(message) => message,
+        Err(error) => {
+            return NotifyResult::Failed {
+                error: error.clone(),
+            }
+        }
+    };
+    let reference = case_reference(case);
+    let path = dir.join(format!("{reference}.eml"));
+    let written = std::fs::create_dir_all(dir)
+        .and_then(|()| write_new(&path, &message.formatted()))
+        .and_then(|()| {
+            messages.arf.iter().enumerate().try_for_each(|(i, arf)| {
+                write_new(&dir.join(format!("{reference}.arf{}.eml", i + 1)), arf)
+            })
+        });
+    match written {
+        Ok(()) => NotifyResult::Written {
+            path,
+            to: notice.to.clone(),
+        },
+        Err(e) => NotifyResult::Failed {
+            error: format!("{}: {e}", path.display()),
+        },
+    }
+}
+
+/// Sends the notice, then its ARF copies. A failure leaves the case new, to be notified on the next run.
+async fn send(
+    transport: &lettre::AsyncSmtpTransport<lettre::Tokio1Executor>,
+    notice: &Notice,
+    messages: &Messages,
+) -> NotifyResult {
+    let message = match &messages.notice {
+        Ok(message) => message,
+        Err(error) => {
+            return NotifyResult::Failed {
+                error: error.clone(),
+            }
+        }
+    };
+    if let Err(e) = transport.send(message.clone()).await {
+        return NotifyResult::Failed {
+            error: format!("{}: {e}", notice.to.join(", ")),
+        };
+    }
+    for arf in &messages.arf {
+        if let Err(e) = send_arf(transport, message, arf).await {
+            tracing::warn!(to = %notice.to.join(", "), error = %e, "ARF copy not sent");
+        }
+    }
+    NotifyResult::Sent {
+        to: notice.to.clone(),
+        message_id: messages.message_id.clone(),
+    }
+}
+
+async fn send_arf(
+    transport: &lettre::AsyncSmtpTransport<lettre::Tokio1Executor>,
+    notice: &Message,
+    arf: &[u8],
+) -> Result<(), lettre::transport::smtp::Error> {
+    let data = arf.strip_suffix(b"\r\n").unwrap_or(arf);
+    transport
+        .send_raw(notice.envelope(), data)
+        .await
+        .map(|_| ())
+}
