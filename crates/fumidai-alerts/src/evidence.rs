@@ -177,6 +177,7 @@ pub fn sample(
     flatten(facts.attachments, "", &mut attachments);
 
     Sample {
+        received_at: Some(facts.observed_at),
         date: first("date"),
         message_id: first("message-id"),
         return_path,

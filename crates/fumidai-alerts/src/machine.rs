@@ -83,13 +83,7 @@ pub fn arf(case: &Case, sample: &Sample, notifier: &NotifyConfig, now: i64) -> V
         let bare = return_path.trim_start_matches('<').trim_end_matches('>');
         header(&mut m, "Original-Mail-From", &format!("<{bare}>"));
     }
-    // The sample keeps no arrival time of its own: its Date when that parses, else the case's last event.
-    let arrival = sample
-        .date
-        .as_deref()
-        .and_then(parse_date)
-        .unwrap_or(case.last_seen);
-    header(&mut m, "Arrival-Date", &rfc5322_date(arrival));
+    header(&mut m, "Arrival-Date", &rfc5322_date(arrival(case, sample)));
     if let Some(ip) = sample.source_ip.as_deref() {
         header(&mut m, "Source-IP", &clean(ip, 64));
     }
@@ -259,6 +253,15 @@ pub const CSV_COLUMNS: [&str; 25] = [
 /// sample's Date in UTC (`2022-03-01 00:00:00`), else the case's last event; lists are separated by spaces
 /// (hashes, URLs, domains) or ` | ` (names and types). Cells that a spreadsheet would take as a formula are
 /// prefixed with `'`.
+/// When a sample's message arrived: as recorded, else (samples from before that was kept) its Date when that
+/// parses, else the case's last event.
+fn arrival(case: &Case, sample: &Sample) -> i64 {
+    sample
+        .received_at
+        .or_else(|| sample.date.as_deref().and_then(parse_date))
+        .unwrap_or(case.last_seen)
+}
+
 pub fn csv(case: &Case) -> String {
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
@@ -266,11 +269,7 @@ pub fn csv(case: &Case) -> String {
     let reference = case_reference(case);
     let mut rows: Vec<Vec<String>> = vec![CSV_COLUMNS.iter().map(|c| (*c).to_owned()).collect()];
     for sample in &case.samples {
-        let when = sample
-            .date
-            .as_deref()
-            .and_then(parse_date)
-            .unwrap_or(case.last_seen);
+        let when = arrival(case, sample);
         let one = |v: &Option<String>| clean(v.as_deref().unwrap_or(""), MAX_HEADER_CHARS);
         let list = |items: Vec<&str>, separator: &str| {
             items

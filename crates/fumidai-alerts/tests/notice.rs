@@ -14,6 +14,8 @@ const HASH: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f0
 
 fn sample() -> Sample {
     Sample {
+        // A second after the sender's Date: the ARF's Arrival-Date is when it arrived.
+        received_at: Some(MARCH_1 + 1),
         date: Some("Tue, 1 Mar 2022 09:00:00 +0900".into()),
         message_id: Some("<20220301090000.1234@mail.example.co.jp>".into()),
         return_path: Some("<tanaka@example.co.jp>".into()),
@@ -413,7 +415,7 @@ fn arf_is_an_rfc5965_report() {
         &format!("User-Agent: fumidai/{}\r\n", env!("CARGO_PKG_VERSION")),
         "Version: 1\r\n",
         "Original-Mail-From: <tanaka@example.co.jp>\r\n",
-        "Arrival-Date: Tue, 01 Mar 2022 00:00:00 +0000\r\n",
+        "Arrival-Date: Tue, 01 Mar 2022 00:00:01 +0000\r\n",
         "Source-IP: 192.0.2.10\r\n",
         "Reported-Domain: example.co.jp\r\n",
         "Incidents: 17\r\n",
@@ -484,7 +486,7 @@ fn csv_has_one_quoted_row_per_sample() {
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 2);
     let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
-    assert_eq!(&rows[0][column("timestamp")], "2022-03-01 00:00:00");
+    assert_eq!(&rows[0][column("timestamp")], "2022-03-01 00:00:01");
     assert_eq!(&rows[0][column("case_id")], "FUMIDAI-12");
     assert_eq!(&rows[0][column("kind")], "springboard");
     assert_eq!(&rows[0][column("attachment_sha256")], HASH);

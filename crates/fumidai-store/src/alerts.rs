@@ -70,6 +70,9 @@ pub struct SpringboardEvent {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Sample {
+    /// When the message reached the site, Unix seconds UTC (the event's `observed_at`; the Date field below
+    /// is the sender's claim).
+    pub received_at: Option<i64>,
     pub date: Option<String>,
     pub message_id: Option<String>,
     pub return_path: Option<String>,
