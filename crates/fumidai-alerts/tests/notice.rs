@@ -458,6 +458,7 @@ fn csv_has_one_quoted_row_per_sample() {
     let mut hostile = sample();
     hostile.subject = Some("=HYPERLINK(\"https://evil.example\"), \"quoted\"\r\nnext line".into());
     hostile.date = None;
+    hostile.received_at = None;
     let case = case(EventKind::Springboard, vec![sample(), hostile]);
     let text = csv(&case);
     assert_no_live_links(&text);
@@ -497,7 +498,7 @@ fn csv_has_one_quoted_row_per_sample() {
         "receiver.example partner.example"
     );
     assert_eq!(&rows[0][column("message_count")], "17");
-    // No Date: the case's last event; a formula is neutralised, quotes and commas survive, the line break goes.
+    // No arrival time nor Date (a sample from elsewhere): the case's last event; a formula is neutralised, quotes and commas survive, the line break goes.
     assert_eq!(&rows[1][column("timestamp")], "2022-03-04 01:00:00");
     assert_eq!(
         &rows[1][column("subject")],
