@@ -8,7 +8,7 @@ use fumidai_alerts::auth::Authenticator;
 use fumidai_alerts::classify::Classifier;
 use fumidai_alerts::evidence::{springboard_event, EventContext, MessageFacts, SmtpFacts};
 use fumidai_alerts::freemail::FreeMail;
-use fumidai_alerts::{AlertsConfig, CaseRules};
+use fumidai_alerts::{AlertsConfig, CaseRules, Organisation};
 use fumidai_core::{Direction, Verdict};
 use fumidai_engine::{ExchangeHistory, MessageReport, Parties, StoreError};
 
@@ -78,6 +78,18 @@ impl Gateway {
             history,
             springboard,
         }
+    }
+
+    /// Organisation names from the directory, for attributing impersonation by display name.
+    pub fn with_directory(mut self, organisations: &[Organisation]) -> Gateway {
+        if let Some(springboard) = &mut self.springboard {
+            springboard.context.classifier = springboard
+                .context
+                .classifier
+                .clone()
+                .with_directory(organisations);
+        }
+        self
     }
 
     pub fn actor(&self) -> &Actor {

@@ -56,14 +56,17 @@ pub struct Current {
 }
 
 impl Current {
-    /// Builds everything a configuration names; opens (and migrates) the store.
+    /// Builds everything a configuration names; opens (and migrates) the store and reads the organisation
+    /// directory.
     pub async fn open(config: Config) -> Result<Current, MilterError> {
         let settings = Settings::new(&config.milter).map_err(MilterError::Config)?;
         let engine = Arc::new(Engine::new(config).map_err(|e| MilterError::Config(e.to_string()))?);
         let actor = Actor::new(engine.clone()).map_err(|e| MilterError::Config(e.to_string()))?;
         let history = ExchangeHistory::open(engine.config()).await?;
+        // Directory names ("パートナー株式会社") in display names attribute impersonation; read at start and reload.
+        let directory = history.store().directory().await?;
         Ok(Current {
-            gateway: Gateway::new(actor, history),
+            gateway: Gateway::new(actor, history).with_directory(&directory),
             settings,
         })
     }
