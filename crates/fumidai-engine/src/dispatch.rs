@@ -74,11 +74,12 @@ pub(crate) struct BodySummary {
 }
 
 /// Body-level checks shared by the top-level message and attached ones: passwords first (the
-/// attachments they open come later), then links.
+/// attachments they open come later), then links, matched against `feed` when there is one.
 pub(crate) fn inspect_body(
     scan: &mut Scan<'_>,
     part: &str,
     msg: &fumidai_mime::Message<'_>,
+    feed: Option<&crate::ThreatFeed>,
 ) -> BodySummary {
     let html_text = if msg.html.is_empty() {
         String::new()
@@ -90,7 +91,11 @@ pub(crate) fn inspect_body(
             scan.add_password(p);
         }
     }
-    let links = fumidai_text::check_body_links(scan, part, &msg.text, &msg.html);
+    let links = fumidai_text::body_links(&msg.text, &msg.html);
+    if let Some(feed) = feed {
+        feed.check_links(scan, part, links.urls());
+    }
+    let links = links.flush(scan, part);
     BodySummary {
         links: links.links,
         risky_links: links.risky,
@@ -101,7 +106,8 @@ pub(crate) fn inspect_body(
 /// inspected like the outer message's.
 fn inspect_message(scan: &mut Scan<'_>, input: &FileInput<'_>, report: &mut FileReport) {
     let msg = fumidai_mime::parse(scan, input.data);
-    inspect_body(scan, &input.part, &msg);
+    // The dispatcher has no engine, so no feed: an attached message's links are not matched.
+    inspect_body(scan, &input.part, &msg, None);
     for att in &msg.attachments {
         let child = FileInput {
             name: &att.name,

@@ -9,11 +9,13 @@
 
 pub mod config;
 mod dispatch;
+pub mod feeds;
 pub mod history;
 pub mod registry;
 mod report;
 
 pub use config::{Config, ConfigError};
+pub use feeds::ThreatFeed;
 pub use fumidai_core::Verdict;
 pub use fumidai_store::{Direction, StoreError};
 pub use history::{ExchangeHistory, Parties};
@@ -21,6 +23,7 @@ pub use report::MessageReport;
 
 use fumidai_core::{FileInput, Finding, Scan};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// What the MTA knows about a message beyond its bytes (empty for files scanned from disk).
@@ -43,6 +46,7 @@ pub enum ScanError {
 pub struct Engine {
     config: Config,
     sender: fumidai_mime::SenderContext,
+    threat_feed: feeds::FeedSlot,
 }
 
 impl Engine {
@@ -62,7 +66,11 @@ impl Engine {
                 })
                 .collect(),
         };
-        Ok(Engine { config, sender })
+        Ok(Engine {
+            config,
+            sender,
+            threat_feed: feeds::FeedSlot::default(),
+        })
     }
 
     pub fn config(&self) -> &Config {
@@ -72,6 +80,17 @@ impl Engine {
     /// The organisation's own domains and names and its partners, as the sender checks use them.
     pub fn sender(&self) -> &fumidai_mime::SenderContext {
         &self.sender
+    }
+
+    /// Puts a threat feed in force (a front end loads it from the store at start and at every refresh); a scan
+    /// already running keeps the feed it started with.
+    pub fn set_threat_feed(&self, feed: Arc<ThreatFeed>) {
+        self.threat_feed.set(feed);
+    }
+
+    /// The threat feed in force (empty until one is set).
+    pub fn threat_feed(&self) -> Arc<ThreatFeed> {
+        self.threat_feed.get()
     }
 
     /// Inspects one message. A bug in a checker is caught and returned as an error, never a lost message.
@@ -108,7 +127,12 @@ impl Engine {
         let started = Instant::now();
         let mut scan = self.new_scan();
         let msg = fumidai_mime::parse(&mut scan, raw);
-        let body = dispatch::inspect_body(&mut scan, "body", &msg);
+        let feed = self.threat_feed.get();
+        let feed = (!feed.is_empty()).then_some(&*feed);
+        let body = dispatch::inspect_body(&mut scan, "body", &msg, feed);
+        if let Some(feed) = feed {
+            feed.check_received(&mut scan, raw);
+        }
         let mut attachments = Vec::with_capacity(msg.attachments.len());
         for att in &msg.attachments {
             let input = FileInput {

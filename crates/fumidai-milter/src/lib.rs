@@ -26,7 +26,7 @@ pub mod settings;
 use fumidai_act::{Actor, Gateway};
 use fumidai_alerts::forward::Forwarder;
 use fumidai_engine::config::Source;
-use fumidai_engine::{Config, Engine, ExchangeHistory};
+use fumidai_engine::{Config, Engine, ExchangeHistory, ThreatFeed};
 use metrics::Metrics;
 use settings::{ListenSpec, Settings};
 use std::path::{Path, PathBuf};
@@ -65,6 +65,7 @@ impl Current {
         let history = ExchangeHistory::open(engine.config()).await?;
         // Directory names ("パートナー株式会社") in display names attribute impersonation; read at start and reload.
         let directory = history.store().directory().await?;
+        engine.set_threat_feed(Arc::new(ThreatFeed::load(history.store()).await?));
         Ok(Current {
             gateway: Gateway::new(actor, history).with_directory(&directory),
             settings,
@@ -221,7 +222,7 @@ async fn accept(shared: Arc<Shared>, listener: Listener, tracker: TaskTracker) {
     }
 }
 
-/// Reloads the whitelist and correspondents from the store every `refresh_seconds`.
+/// Reloads the whitelist, correspondents and threat feed from the store every `refresh_seconds`.
 async fn refresh(shared: Arc<Shared>) {
     loop {
         let every = shared.current().settings.refresh;
@@ -229,8 +230,19 @@ async fn refresh(shared: Arc<Shared>) {
             () = shared.cancel.cancelled() => return,
             () = tokio::time::sleep(every) => {}
         }
-        if let Err(e) = shared.current().gateway.history().refresh().await {
+        let current = shared.current();
+        if let Err(e) = current.gateway.history().refresh().await {
             tracing::warn!(error = %e, "history refresh failed; keeping the loaded whitelist and correspondents");
+        }
+        match ThreatFeed::load(current.gateway.history().store()).await {
+            Ok(feed) => current
+                .gateway
+                .actor()
+                .engine()
+                .set_threat_feed(Arc::new(feed)),
+            Err(e) => {
+                tracing::warn!(error = %e, "threat feed refresh failed; keeping the loaded feed")
+            }
         }
     }
 }

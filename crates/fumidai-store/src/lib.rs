@@ -47,6 +47,8 @@
 //!   ordered by key each commit wrote pages all over the table; by time, new keys go to the last pages and pruning
 //!   is a range. The time is known wherever a key is probed, it is part of what the key hashes.
 //!
+//! Threat feeds (step 6, see [`feeds`]): `threat_indicator (kind, value, source)` and `threat_feed_import`.
+//!
 //! Quarantine (step 4, see [`quarantine`]): `quarantine` (one row an item: meta, size, SHA-256; indexed by
 //! `received_at`), `quarantine_recipient`, `quarantine_finding` (indexed by finding) and `quarantine_release`
 //! (rows in the order given), and `quarantine_chunk (id, seq, data)` holding the original in 1 MiB rows.
@@ -98,6 +100,7 @@ use async_trait::async_trait;
 
 pub mod alerts;
 mod batch;
+pub mod feeds;
 pub mod migrations;
 pub mod normalize;
 pub mod postgres;
@@ -111,6 +114,7 @@ pub use alerts::{
     AuthCheck, Case, CaseFilter, CaseRules, CaseState, EventKind, EventRecorded,
     IndustryEnterprises, Notification, Organisation, Sample, SampleAttachment, SpringboardEvent,
 };
+pub use feeds::{Indicator, IndicatorKind};
 pub use fumidai_core::Direction;
 pub use normalize::{normalize_address, normalize_domain, registrable_domain};
 pub use postgres::PgStore;
@@ -276,6 +280,20 @@ pub trait Store: Send + Sync {
         rows: &[IndustryEnterprises],
     ) -> Result<(), StoreError>;
     async fn industry_enterprises(&self) -> Result<Vec<IndustryEnterprises>, StoreError>;
+
+    /// Stores threat feed indicators of `source` in one transaction: an upsert by (kind, value, source), so
+    /// importing the same list twice changes nothing; with `replace` (the file is a full snapshot) the source's
+    /// indicators not in `indicators` are deleted. Records the import time; returns how many were written.
+    async fn feed_import(
+        &self,
+        source: &str,
+        indicators: &[Indicator],
+        replace: bool,
+    ) -> Result<u64, StoreError>;
+    /// Every indicator of every source.
+    async fn feed_indicators(&self) -> Result<Vec<Indicator>, StoreError>;
+    /// (source, indicators held, last import in Unix seconds) of every source imported, by source.
+    async fn feed_status(&self) -> Result<Vec<(String, u64, i64)>, StoreError>;
 
     /// Registrable domains the organisation has *sent* mail to: the safer list for look-alike checks (a domain
     /// that only ever wrote to us proves nothing). Added after the first contract; the default says so.

@@ -35,6 +35,7 @@ pub const SQLITE: &[Migration] = &[
     migration!("sqlite", 3, "0003", "dedup_keys_by_time"),
     migration!("sqlite", 4, "0004", "quarantine"),
     migration!("sqlite", 5, "0005", "springboard_alerts"),
+    migration!("sqlite", 6, "0006", "threat_feeds"),
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -43,6 +44,7 @@ pub const POSTGRES: &[Migration] = &[
     migration!("postgres", 3, "0003", "dedup_keys_by_time"),
     migration!("postgres", 4, "0004", "quarantine"),
     migration!("postgres", 5, "0005", "springboard_alerts"),
+    migration!("postgres", 6, "0006", "threat_feeds"),
 ];
 
 /// Highest version in a list.
@@ -64,7 +66,7 @@ mod tests {
         for list in [SQLITE, POSTGRES] {
             assert!(list.windows(2).all(|w| w[0].version < w[1].version));
         }
-        assert_eq!(latest(SQLITE), 5);
+        assert_eq!(latest(SQLITE), 6);
     }
 
     /// A store at step 2 that has counted an exchange: after step 3 re-ordered the dedup keys, recording that

@@ -63,12 +63,18 @@ pub struct LinkSummary {
 /// Checks every link in a message body: plain text and HTML (anchor text against href).
 /// Each finding id is recorded at most once per call, with a count of further hits.
 pub fn check_body_links(scan: &mut Scan<'_>, part: &str, text: &str, html: &str) -> LinkSummary {
+    body_links(text, html).flush(scan, part)
+}
+
+/// The links of a body checked as [`check_body_links`] does, before their findings are recorded: a caller that
+/// matches the URLs against lists (threat feeds) reads [`links::Collector::urls`], then flushes.
+pub fn body_links(text: &str, html: &str) -> links::Collector {
     let mut c = links::Collector::default();
     links::check_text(&mut c, text);
     if !html.is_empty() {
         links::check_html(&mut c, html);
     }
-    c.flush(scan, part)
+    c
 }
 
 /// Checks one URL found elsewhere (a PDF, an Office relationship); `anchor` is the visible text if any.

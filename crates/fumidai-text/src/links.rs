@@ -113,6 +113,11 @@ impl Collector {
         self.summary
     }
 
+    /// The distinct URLs seen so far (trimmed, cut at 2,048 characters), in no particular order.
+    pub fn urls(&self) -> impl Iterator<Item = &str> {
+        self.urls.iter().map(String::as_str)
+    }
+
     /// Whether any finding with this id was gathered.
     pub fn has(&self, def: &FindingDef) -> bool {
         self.hits.iter().any(|(d, _, _)| d.id == def.id)

@@ -232,7 +232,7 @@ fn progress_bar(path: &Path, format: Format, quiet: bool) -> anyhow::Result<Prog
 }
 
 /// A file, transparently gunzipped when it is gzip (rotated logs). Progress counts the bytes on disk.
-fn open_input(path: &Path) -> io::Result<Box<dyn Read + Send>> {
+pub(crate) fn open_input(path: &Path) -> io::Result<Box<dyn Read + Send>> {
     let mut file = BufReader::new(File::open(path)?);
     let gzip = file.fill_buf()?.starts_with(&[0x1f, 0x8b]);
     Ok(if gzip {

@@ -3,6 +3,7 @@
 mod alerts;
 mod apply;
 mod db;
+mod feeds;
 mod history;
 mod inputs;
 mod output;
@@ -62,6 +63,9 @@ enum Command {
     Quarantine(quarantine::QuarantineCommand),
     /// Statistics of the organisations notified by springboard alerts: per JST month, by kind and industry.
     Report(report::ReportArgs),
+    /// Threat feeds (URLhaus, Feodo Tracker) imported from downloaded files, matched by every scan.
+    #[command(subcommand)]
+    Feeds(feeds::FeedsCommand),
     /// Run the milter daemon that Postfix or Sendmail calls for every message ([milter] in the
     /// configuration; SIGHUP reloads it, SIGTERM stops after the messages in flight).
     Milter,
@@ -154,6 +158,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(args) => report::run(&configured()?, &args),
         Command::Alerts(cmd) => alerts::run(&configured()?, &cmd),
         Command::Collector => alerts::collect(&configured()?),
+        Command::Feeds(cmd) => feeds::run(&configured()?, &cmd),
         Command::Milter => {
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

@@ -7,7 +7,8 @@ use anyhow::Context;
 use clap::Args;
 use fumidai_act::Actor;
 use fumidai_engine::{
-    Direction, Engine, Envelope, ExchangeHistory, MessageReport, Parties, StoreError, Verdict,
+    Direction, Engine, Envelope, ExchangeHistory, MessageReport, Parties, StoreError, ThreatFeed,
+    Verdict,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
@@ -90,6 +91,7 @@ pub fn run(engine: Arc<Engine>, args: &ScanArgs) -> anyhow::Result<ExitCode> {
         None
     } else {
         let history = rt.block_on(ExchangeHistory::open(engine.config()))?;
+        engine.set_threat_feed(Arc::new(rt.block_on(ThreatFeed::load(history.store()))?));
         if args.record && history.config().local_domains.is_empty() {
             anyhow::bail!("--record needs [sender] own_domains in the configuration: without the organisation's domains no mail has a direction");
         }

@@ -2,6 +2,7 @@
 //! so concurrent nodes never double-count and never see half a batch.
 
 mod alerts;
+mod feeds;
 mod history;
 mod quarantine;
 
@@ -15,6 +16,7 @@ use crate::alerts::{
     Case, CaseFilter, CaseRules, CaseState, EventRecorded, IndustryEnterprises, Notification,
     Organisation, SpringboardEvent,
 };
+use crate::feeds::Indicator;
 use crate::migrations::{self, Migration};
 use crate::quarantine::{QuarantineFilter, QuarantineItem, QuarantineMeta, Release};
 use crate::sql::{self, classify, MigrationSql};
@@ -185,6 +187,28 @@ impl Store for PgStore {
 
     async fn whitelist(&self) -> Result<Vec<WhitelistEntry>, StoreError> {
         sql::whitelist(&self.pool, WHITELIST_LIST).await
+    }
+
+    async fn feed_import(
+        &self,
+        source: &str,
+        indicators: &[Indicator],
+        replace: bool,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(classify)?;
+        let now = fumidai_core::unix_now();
+        let written =
+            crate::feeds::import(&mut *tx, &feeds::SQL, source, indicators, replace, now).await?;
+        tx.commit().await.map_err(classify)?;
+        Ok(written)
+    }
+
+    async fn feed_indicators(&self) -> Result<Vec<Indicator>, StoreError> {
+        crate::feeds::indicators(&self.pool, &feeds::SQL).await
+    }
+
+    async fn feed_status(&self) -> Result<Vec<(String, u64, i64)>, StoreError> {
+        crate::feeds::status(&self.pool, &feeds::SQL).await
     }
 
     async fn quarantine_put(

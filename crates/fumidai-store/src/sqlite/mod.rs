@@ -6,6 +6,7 @@
 
 mod alerts;
 mod checkpoint;
+mod feeds;
 mod history;
 mod quarantine;
 mod writer;
@@ -24,6 +25,7 @@ use crate::alerts::{
     Case, CaseFilter, CaseRules, CaseState, EventRecorded, IndustryEnterprises, Notification,
     Organisation, SpringboardEvent,
 };
+use crate::feeds::Indicator;
 use crate::migrations::{self, Migration};
 use crate::quarantine::{QuarantineFilter, QuarantineItem, QuarantineMeta, Release};
 use crate::sql::{self, classify, MigrationSql};
@@ -222,6 +224,30 @@ impl Store for SqliteStore {
 
     async fn whitelist(&self) -> Result<Vec<WhitelistEntry>, StoreError> {
         sql::whitelist(&mut *self.readers.get().await, WHITELIST_LIST).await
+    }
+
+    async fn feed_import(
+        &self,
+        source: &str,
+        indicators: &[Indicator],
+        replace: bool,
+    ) -> Result<u64, StoreError> {
+        let mut writer = self.writer.lock().await;
+        let mut conn = writer.connection().await;
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(classify)?;
+        let now = fumidai_core::unix_now();
+        let written =
+            crate::feeds::import(&mut *tx, &feeds::SQL, source, indicators, replace, now).await?;
+        tx.commit().await.map_err(classify)?;
+        Ok(written)
+    }
+
+    async fn feed_indicators(&self) -> Result<Vec<Indicator>, StoreError> {
+        crate::feeds::indicators(&mut *self.readers.get().await, &feeds::SQL).await
+    }
+
+    async fn feed_status(&self) -> Result<Vec<(String, u64, i64)>, StoreError> {
+        crate::feeds::status(&mut *self.readers.get().await, &feeds::SQL).await
     }
 
     async fn quarantine_put(
