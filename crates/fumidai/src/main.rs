@@ -203,6 +203,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                 );
                 println!("  milter: {}", milter.describe());
+                let alerts = &config.alerts;
+                println!(
+                    "  alerts: {}{}, collector {}",
+                    if alerts.enabled { "on" } else { "off" },
+                    if alerts.authenticate {
+                        " (SPF/DKIM over DNS)"
+                    } else {
+                        " (no DNS: impersonation only)"
+                    },
+                    if alerts.collector_url.is_empty() {
+                        "none"
+                    } else {
+                        &alerts.collector_url
+                    }
+                );
                 println!(
                     "  quarantine: kept {} days, released to {}",
                     config.quarantine.retention_days,
