@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use fumidai_history::import::time::civil_from_days;
+use fumidai_history::import::time::{civil_from_days, format_utc};
 
 use crate::config::NotifyConfig;
 use crate::notice::{case_reference, clean, utc};
@@ -263,9 +263,6 @@ fn arrival(case: &Case, sample: &Sample) -> i64 {
 }
 
 pub fn csv(case: &Case) -> String {
-    let mut writer = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::new());
     let reference = case_reference(case);
     let mut rows: Vec<Vec<String>> = vec![CSV_COLUMNS.iter().map(|c| (*c).to_owned()).collect()];
     for sample in &case.samples {
@@ -336,9 +333,18 @@ pub fn csv(case: &Case) -> String {
         ];
         rows.push(row.into_iter().map(|c| no_formula(&c)).collect());
     }
+    csv_document(rows)
+}
+
+/// A CSV document (CRLF line ends, RFC 4180) of `rows`, the header first. Cells are written as given: callers
+/// pass what a spreadsheet may see through [`no_formula`].
+pub(crate) fn csv_document<R: AsRef<[String]>>(rows: impl IntoIterator<Item = R>) -> String {
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
     for row in rows {
         // Writing to a Vec fails only on a bug in csv; a row lost there is better than a panic.
-        let _ = writer.write_record(&row);
+        let _ = writer.write_record(row.as_ref());
     }
     writer
         .into_inner()
@@ -349,14 +355,7 @@ pub fn csv(case: &Case) -> String {
 
 /// `2022-03-01 00:00:00` UTC, as Shadowserver writes timestamps.
 fn timestamp(secs: i64) -> String {
-    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-    let t = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        t / 3600,
-        t % 3600 / 60,
-        t % 60
-    )
+    format_utc(secs).trim_end_matches('Z').to_owned()
 }
 
 /// A cell a spreadsheet would evaluate (`=`, `+`, `-`, `@` first) gets a leading `'` (CSV injection).

@@ -12,7 +12,7 @@ use std::fmt::{self, Write as _};
 use serde::Serialize;
 
 use crate::jsic;
-use crate::machine::no_formula;
+use crate::machine::{csv_document, no_formula};
 use crate::notice::JST_OFFSET;
 use crate::{EventKind, IndustryEnterprises, Notification, Organisation};
 use fumidai_history::import::time::{civil_from_days, days_from_civil};
@@ -447,7 +447,6 @@ impl Report {
     /// CSV, one row per month, the period's total and one per industry:
     /// `section,key,springboard,impersonation,total,share_percent,enterprises,per_10000_enterprises,name_ja,name_en`.
     pub fn csv(&self) -> String {
-        let mut writer = csv::Writer::from_writer(Vec::new());
         let mut rows: Vec<[String; 10]> = vec![[
             "section",
             "key",
@@ -507,15 +506,7 @@ impl Report {
                 no_formula(&row.name_en),
             ]);
         }
-        for row in rows {
-            // Writing to a Vec fails only on a bug in csv.
-            let _ = writer.write_record(&row);
-        }
-        writer
-            .into_inner()
-            .ok()
-            .and_then(|bytes| String::from_utf8(bytes).ok())
-            .unwrap_or_default()
+        csv_document(rows)
     }
 
     pub fn json(&self) -> String {
