@@ -12,7 +12,7 @@ from oletools.olevba import VBA_Parser  # noqa: E402  (fails clearly when oletoo
 def analyse(path):
     parser = VBA_Parser(path)
     try:
-        if parser.detect_vba_macros():
+        if parser.detect_macros():  # VBA and XLM, as olevba's own process_file
             parser.analyze_macros()
     finally:
         parser.close()
