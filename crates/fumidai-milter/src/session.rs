@@ -172,10 +172,12 @@ pub async fn serve(shared: Arc<Shared>, mut conn: Conn) {
     loop {
         let frame = tokio::select! {
             biased;
+            // Frames already sent come first: the MTA does not wait for replies before end-of-message, so
+            // a MAIL FROM it has sent is a message in flight even before we read it.
+            frame = conn.read_frame(&mut input) => frame,
             // A message in progress is finished first; an idle connection closes at once (the MTA
             // opens a new one, to the restarted milter or its default action).
             () = shared.cancel.cancelled(), if session.message.is_none() => break,
-            frame = conn.read_frame(&mut input) => frame,
         };
         let incoming = match frame {
             Ok(Some(incoming)) => incoming,

@@ -50,6 +50,26 @@ fn milter(more: &str) -> Milter {
     }
 }
 
+impl Milter {
+    /// Waits until the daemon has accepted `n` connections (its connection gauge).
+    fn wait_connections(&self, n: u32) {
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let (_, metrics) = http_get(&format!("127.0.0.1:{}", self.http), "/metrics");
+            let open: u32 = metrics
+                .lines()
+                .find_map(|l| l.strip_prefix("fumidai_milter_connections "))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            if open >= n {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "{metrics}");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+}
+
 /// The MTA side of one milter connection.
 struct Mta {
     stream: Box<dyn Stream>,
@@ -172,6 +192,8 @@ fn a_message_in_flight_is_answered_on_sigterm_and_then_the_daemon_exits() {
     let m = milter("");
     let mut mta = Mta::connect(m.port, OFFER_ALL);
     mta.message("ご連絡", BODY);
+    // Accepted (not still in the listen queue, which SIGTERM closes) before the signal.
+    m.wait_connections(1);
     m.daemon.terminate();
     m.daemon.wait_log("shutting down", 1);
     let deadline = std::time::Instant::now() + WAIT;
