@@ -44,7 +44,7 @@ pub mod findings {
         OLE_PACKAGE_EXECUTABLE = 10.0, "The document embeds an executable-like file (lnk, exe, script) as an OLE package object.";
         ENCRYPTED_OFFICE = 5.0, "The Office document is encrypted and could not be decrypted; its content was not inspected.";
         ENCRYPTED_OFFICE_DEFAULT_PASSWORD = 4.0, "The Office document is encrypted with a default password (VelvetSweatshop), an evasion trick.";
-        ENCRYPTED_OFFICE_PASSWORD_FROM_BODY = 3.0, "The Office document is encrypted with a password given in the message.";
+        ENCRYPTED_OFFICE_PASSWORD_FROM_BODY = 5.0, "The Office document is encrypted with a password given in the message: the Emotet delivery pattern, as with password ZIPs.";
         ODF_BASIC_MACRO = 4.0, "The OpenDocument file carries StarBasic macros.";
         ODF_AUTOEXEC = 4.0, "An OpenDocument event runs a macro when the document is opened.";
     }

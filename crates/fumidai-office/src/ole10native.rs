@@ -8,6 +8,8 @@ pub(crate) struct Package<'d> {
     pub source_path: String,
     pub temp_path: String,
     pub data: &'d [u8],
+    /// A link to a file (`source_path`) rather than an embedded copy.
+    pub link: bool,
 }
 
 impl Package<'_> {
@@ -36,6 +38,9 @@ fn read_cstr(d: &[u8], pos: &mut usize, max: usize) -> Option<String> {
     Some(rest.get(..end)?.iter().map(|&c| char::from(c)).collect())
 }
 
+/// The Packager's object type for a link to a file (3 is an embedded file).
+const LINK: u32 = 1;
+
 /// Parses a `\x01Ole10Native` stream. Without a package header (some objects store raw data here),
 /// the whole stream after the size is the payload.
 pub(crate) fn parse(stream: &[u8]) -> Option<Package<'_>> {
@@ -47,7 +52,18 @@ pub(crate) fn parse(stream: &[u8]) -> Option<Package<'_>> {
         let mut p = pos + 2; // flags
         let label = read_cstr(body, &mut p, 4096)?;
         let source_path = read_cstr(body, &mut p, 4096)?;
-        let _ = read_u32(body, &mut p)?; // reserved + type
+        let reserved_and_type = read_u32(body, &mut p)?;
+        if reserved_and_type >> 16 == LINK {
+            // A link package embeds no file, only where it points (`calc.exe` → C:\Windows\System32\calc.exe):
+            // what it would run is in its names.
+            return Some(Package {
+                label,
+                source_path,
+                temp_path: String::new(),
+                data: &[],
+                link: true,
+            });
+        }
         let _ = read_u32(body, &mut p)?; // temp path length
         let temp_path = read_cstr(body, &mut p, 4096)?;
         let size = read_u32(body, &mut p)? as usize;
@@ -57,6 +73,7 @@ pub(crate) fn parse(stream: &[u8]) -> Option<Package<'_>> {
             source_path,
             temp_path,
             data,
+            link: false,
         })
     })();
     packaged.or_else(|| {
@@ -65,6 +82,7 @@ pub(crate) fn parse(stream: &[u8]) -> Option<Package<'_>> {
             source_path: String::new(),
             temp_path: String::new(),
             data: body.get(4..)?,
+            link: false,
         })
     })
 }
@@ -110,5 +128,16 @@ mod tests {
         for n in 0..s.len() {
             let _ = parse(&s[..n]);
         }
+    }
+
+    /// The stream of oletools' sample_with_lnk_to_calc.doc: a link package, no embedded file.
+    #[test]
+    fn parses_link_package() {
+        let s = b"K\x00\x00\x00\x02\x00calc.exe\x00C:\\Windows\\System32\\calc.exe\x00\x00\x00\x01\x00\x01\x00C:\\Windows\\System32\\calc.exe\x00";
+        let p = parse(s).unwrap();
+        assert_eq!(p.file_name(), "calc.exe");
+        assert_eq!(p.source_path, "C:\\Windows\\System32\\calc.exe");
+        assert!(p.link && p.data.is_empty());
+        assert!(is_executable_name(&p.file_name()));
     }
 }

@@ -404,14 +404,12 @@ fn embedded_objects(
             } else {
                 file_name.as_str()
             };
-            scan.add(
-                def,
-                part,
-                format!(
-                    "OLE package {shown:?} ({} bytes) in {shown_storage}",
-                    pkg.data.len()
-                ),
-            );
+            let what = if pkg.link {
+                format!("OLE package {shown:?} linking to {:?}", pkg.source_path)
+            } else {
+                format!("OLE package {shown:?} ({} bytes)", pkg.data.len())
+            };
+            scan.add(def, part, format!("{what} in {shown_storage}"));
             if !pkg.data.is_empty() {
                 let child_name = if file_name.is_empty() {
                     format!("{shown_storage}/Ole10Native")
