@@ -77,6 +77,11 @@ fn now() -> i64 {
 }
 
 fn record(site: &Site, events: &[SpringboardEvent]) {
+    record_with(site, events, false);
+}
+
+/// Records `events` in the site's store, as its milter would (`outbox`: kept for a collector).
+fn record_with(site: &Site, events: &[SpringboardEvent], outbox: bool) {
     let location = site.path("fumidai.db");
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -86,7 +91,7 @@ fn record(site: &Site, events: &[SpringboardEvent]) {
             let store = fumidai_store::open(&location).await.unwrap();
             let rules = fumidai_alerts::AlertsConfig::default().case_rules();
             for e in events {
-                store.event_record(e, &rules, false).await.unwrap();
+                store.event_record(e, &rules, outbox).await.unwrap();
             }
         });
 }
@@ -231,5 +236,63 @@ fn cases_are_notified_once_through_postfix_and_counted() {
     assert_eq!(
         report["industries"][0]["industry"], "E",
         "from the directory: {report}"
+    );
+}
+
+/// `fumidai collector` and `fumidai alerts forward` as separate processes with their own stores: the node's
+/// events reach the collector once, however often they are forwarded.
+#[test]
+fn a_node_forwards_its_events_to_the_collector() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let token = "site-osaka-5e0c1d7a9b2f";
+    let collector = Site::with_config(
+        None,
+        &format!(
+            "[alerts]\ncollector_listen = \"127.0.0.1:{port}\"\ncollector_tokens = [\"{token}\"]\n"
+        ),
+    );
+    let node = Site::with_config(
+        None,
+        &format!(
+            "[alerts]\nsite = \"osaka\"\ncollector_url = \"http://127.0.0.1:{port}/api/v1/events\"\ncollector_token = \"{token}\"\n"
+        ),
+    );
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_fumidai"))
+        .args(["-c", collector.config.to_str().unwrap(), "collector"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the collector");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the collector does not listen"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    record_with(&node, &events(now()), true);
+    let forwarded = json_lines(&stdout(&node.ok(&["alerts", "forward", "--json"])));
+    assert_eq!(forwarded[0]["forwarded"], 3);
+    let again = json_lines(&stdout(&node.ok(&["alerts", "forward", "--json"])));
+    assert_eq!(again[0]["forwarded"], 0);
+
+    let cases = json_lines(&stdout(&collector.ok(&["alerts", "list", "--json"])));
+    server.kill().unwrap();
+    let _ = server.wait();
+    assert_eq!(cases.len(), 2, "{cases:?}");
+    let total: u64 = cases
+        .iter()
+        .map(|c| c["event_count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 3);
+    assert!(
+        cases
+            .iter()
+            .all(|c| c["sites"] == serde_json::json!(["mx1"])),
+        "{cases:?}"
     );
 }
