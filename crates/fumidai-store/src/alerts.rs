@@ -268,6 +268,9 @@ const FORWARDED_CHUNK: usize = 500;
 pub(crate) struct AlertSql {
     /// Begins a write transaction (SQLite takes the write lock at once).
     pub begin: &'static str,
+    /// Run first in the transaction that records a sent notice, so that its commit survives a crash (empty: the
+    /// backend does it around the transaction).
+    pub durable: &'static str,
     /// Inserts an event (id, site, kind, organisation, observed_at, verdict, score, sample_json, outbox) without
     /// its case; nothing when the id is stored.
     pub insert_event: &'static str,
@@ -768,6 +771,12 @@ where
     for<'q> i64: Encode<'q, C::Database> + Type<C::Database>,
 {
     let mut tx = conn.begin_with(begin(sql)).await.map_err(classify)?;
+    if !sql.durable.is_empty() {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.durable))
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+    }
     let moved = sqlx::query::<C::Database>(sql.notified)
         .bind(notification.case_id)
         .bind(notification.sent_at)

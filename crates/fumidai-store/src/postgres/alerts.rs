@@ -6,6 +6,7 @@ use crate::alerts::AlertSql;
 
 pub(super) const SQL: AlertSql = AlertSql {
     begin: "BEGIN",
+    durable: "SET LOCAL synchronous_commit = on",
     insert_event: "INSERT INTO alert_event (id, site, kind, organisation, observed_at, verdict, score, sample_json,
         outbox) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",
     event_case: "SELECT case_id FROM alert_event WHERE id = $1",

@@ -359,7 +359,12 @@ impl Store for SqliteStore {
     async fn notification_record(&self, notification: &Notification) -> Result<bool, StoreError> {
         let mut writer = self.writer.lock().await;
         let mut conn = writer.connection().await;
-        crate::alerts::notification_record(&mut *conn, &alerts::SQL, notification).await
+        // The notice has left: its record must survive a crash, or the case would be notified again.
+        set_synchronous(&mut conn, Synchronous::Full).await?;
+        let recorded =
+            crate::alerts::notification_record(&mut *conn, &alerts::SQL, notification).await;
+        let restored = set_synchronous(&mut conn, Synchronous::Normal).await;
+        recorded.and_then(|r| restored.map(|()| r))
     }
 
     async fn notifications(&self, since: i64, until: i64) -> Result<Vec<Notification>, StoreError> {
@@ -396,4 +401,27 @@ impl Store for SqliteStore {
     async fn industry_enterprises(&self) -> Result<Vec<IndustryEnterprises>, StoreError> {
         crate::alerts::industry_enterprises(&mut *self.readers.get().await, &alerts::SQL).await
     }
+}
+
+/// The writer's `synchronous` level: `Full` for the one commit that must survive a crash (a quarantined original,
+/// a notice sent), `Normal` for everything else (see the crate doc).
+#[derive(Clone, Copy)]
+enum Synchronous {
+    Full,
+    Normal,
+}
+
+async fn set_synchronous(
+    conn: &mut SqliteConnection,
+    level: Synchronous,
+) -> Result<(), StoreError> {
+    let pragma = match level {
+        Synchronous::Full => "PRAGMA synchronous = FULL",
+        Synchronous::Normal => "PRAGMA synchronous = NORMAL",
+    };
+    sqlx::raw_sql(pragma)
+        .execute(conn)
+        .await
+        .map(drop)
+        .map_err(classify)
 }

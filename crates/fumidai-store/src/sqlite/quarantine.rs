@@ -9,6 +9,7 @@ use bytes::Bytes;
 use sqlx::sqlite::SqliteConnection;
 use sqlx::Connection;
 
+use super::{set_synchronous, Synchronous};
 use crate::quarantine::{self, QuarantineMeta, QuarantineSql};
 use crate::sql::classify;
 use crate::StoreError;
@@ -45,31 +46,36 @@ pub(super) async fn put_durably(
     meta: &QuarantineMeta,
     original: Bytes,
 ) -> Result<(), StoreError> {
-    sqlx::raw_sql("PRAGMA synchronous = FULL")
-        .execute(&mut *conn)
-        .await
-        .map_err(classify)?;
+    set_synchronous(conn, Synchronous::Full).await?;
     let stored = async {
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(classify)?;
         quarantine::put(&mut *tx, &SQL, meta, original).await?;
         tx.commit().await.map_err(classify)
     }
     .await;
-    let restored = sqlx::raw_sql("PRAGMA synchronous = NORMAL")
-        .execute(&mut *conn)
-        .await
-        .map_err(classify);
-    stored.and(restored.map(drop))
+    let restored = set_synchronous(conn, Synchronous::Normal).await;
+    stored.and(restored)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::testing::TempDir;
-    use crate::{Direction, SqliteStore, Store};
+    use crate::{
+        CaseRules, Direction, EventKind, Notification, Sample, SpringboardEvent, SqliteStore, Store,
+    };
 
-    /// FULL for the quarantine's commit only: the writer is back at NORMAL (1) for history, after a put and after
-    /// a refused one.
+    async fn writer_sync(store: &SqliteStore) -> i64 {
+        let mut writer = store.writer.lock().await;
+        let level = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&mut *writer.connection().await)
+            .await
+            .unwrap();
+        level
+    }
+
+    /// FULL for the quarantine's commit and a notice's record only: the writer is back at NORMAL (1) for history,
+    /// after each, whether it was stored or refused.
     #[tokio::test]
     async fn the_writer_returns_to_normal_sync() {
         let dir = TempDir::new();
@@ -93,12 +99,40 @@ mod tests {
         };
         for _ in 0..2 {
             let _ = store.quarantine_put(&meta, Bytes::from_static(b"x")).await;
-            let mut writer = store.writer.lock().await;
-            let level: i64 = sqlx::query_scalar("PRAGMA synchronous")
-                .fetch_one(&mut *writer.connection().await)
-                .await
-                .unwrap();
-            assert_eq!(level, 1);
+            assert_eq!(writer_sync(&store).await, 1);
+        }
+        let event = SpringboardEvent {
+            id: "ab".into(),
+            site: "mx1".into(),
+            kind: EventKind::Springboard,
+            organisation: "partner.co.jp".into(),
+            observed_at: 1,
+            verdict: "malicious".into(),
+            score: 10.0,
+            sample: Sample::default(),
+        };
+        let rules = CaseRules {
+            quiet_period: 86_400,
+            max_samples: 5,
+            max_source_ips: 5,
+        };
+        let case = store
+            .event_record(&event, &rules, false)
+            .await
+            .unwrap()
+            .case_id;
+        for (case_id, stored) in [(case, true), (case + 100, false)] {
+            let notice = Notification {
+                case_id,
+                organisation: "partner.co.jp".into(),
+                kind: EventKind::Springboard,
+                sent_at: 2,
+                recipient: "abuse@partner.co.jp".into(),
+                language: "ja".into(),
+                reference: "<n@corp.example.jp>".into(),
+            };
+            assert_eq!(store.notification_record(&notice).await.unwrap(), stored);
+            assert_eq!(writer_sync(&store).await, 1);
         }
     }
 }
