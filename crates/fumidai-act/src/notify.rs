@@ -18,7 +18,7 @@ use lettre::message::Mailbox;
 use lettre::{AsyncTransport, Message};
 use serde::Serialize;
 
-use crate::release::{relay_transport, write_new};
+use crate::release::{relay_transport, without_final_line_end, write_new};
 
 /// Send, or only write what would be sent.
 #[derive(Debug, Clone)]
@@ -98,51 +98,48 @@ pub async fn notify(
     let mut reports = Vec::with_capacity(cases.len());
     let mut sent_any = false;
     for case in cases {
-        let result = if case.state != CaseState::New {
-            NotifyResult::NotNew { state: case.state }
-        } else if let Some(last) = case
-            .last_notified_at
-            .filter(|last| now - last < config.cooldown_seconds())
-        {
-            NotifyResult::Cooldown { last }
-        } else {
-            let organisation = directory.get(&case.organisation);
-            let input = NoticeInput {
-                case,
-                organisation,
-                notifier: settings,
-                now,
-            };
-            match notice::render(input) {
-                Err(e) => NotifyResult::Failed {
-                    error: e.to_string(),
-                },
-                Ok(notice) => {
-                    let messages = Messages::build(config, case, &notice, &from, now);
-                    match mode {
-                        NotifyMode::DryRun(dir) => write(dir, case, &notice, &messages),
-                        NotifyMode::Send => {
-                            if sent_any {
-                                tokio::time::sleep(pause).await;
-                            }
-                            sent_any = true;
-                            let result = send(&transport, &notice, &messages).await;
-                            if let NotifyResult::Sent { to, message_id } = &result {
-                                store
-                                    .notification_record(&Notification {
-                                        case_id: case.id,
-                                        organisation: case.organisation.clone(),
-                                        kind: case.kind,
-                                        sent_at: now,
-                                        recipient: to.join(", "),
-                                        language: settings.languages.join("+"),
-                                        reference: message_id.clone(),
-                                    })
-                                    .await?;
-                                tracing::info!(case = case.id, organisation = %case.organisation, to = %to.join(", "), "springboard notice sent");
-                            }
-                            result
+        let result = match skipped(case, config.cooldown_seconds(), now) {
+            Some(skip) => skip,
+            None => {
+                let input = NoticeInput {
+                    case,
+                    organisation: directory.get(&case.organisation),
+                    notifier: settings,
+                    now,
+                };
+                let prepared =
+                    notice::render(input)
+                        .map_err(|e| e.to_string())
+                        .and_then(|notice| {
+                            let messages = Messages::build(config, case, &notice, &from, now)?;
+                            Ok((notice, messages))
+                        });
+                match (prepared, mode) {
+                    (Err(error), _) => NotifyResult::Failed { error },
+                    (Ok((notice, messages)), NotifyMode::DryRun(dir)) => {
+                        write(dir, case, &notice, &messages)
+                    }
+                    (Ok((notice, messages)), NotifyMode::Send) => {
+                        if sent_any {
+                            tokio::time::sleep(pause).await;
                         }
+                        sent_any = true;
+                        let result = send(&transport, &notice, &messages).await;
+                        if let NotifyResult::Sent { to, message_id } = &result {
+                            store
+                                .notification_record(&Notification {
+                                    case_id: case.id,
+                                    organisation: case.organisation.clone(),
+                                    kind: case.kind,
+                                    sent_at: now,
+                                    recipient: to.join(", "),
+                                    language: settings.languages.join("+"),
+                                    reference: message_id.clone(),
+                                })
+                                .await?;
+                            tracing::info!(case = case.id, organisation = %case.organisation, to = %to.join(", "), "springboard notice sent");
+                        }
+                        result
                     }
                 }
             }
@@ -157,12 +154,22 @@ pub async fn notify(
     Ok(reports)
 }
 
+/// Why `case` is not notified now, if it is not: only new cases are, and never twice within the cooldown.
+fn skipped(case: &Case, cooldown: i64, now: i64) -> Option<NotifyResult> {
+    if case.state != CaseState::New {
+        return Some(NotifyResult::NotNew { state: case.state });
+    }
+    case.last_notified_at
+        .filter(|last| now - last < cooldown)
+        .map(|last| NotifyResult::Cooldown { last })
+}
+
 /// A notice as mail, with its machine-readable copies.
 struct Messages {
     message_id: String,
     /// To every contact of the notice at once (the directory's, or abuse@ and postmaster@ together, so that
-    /// one bouncing does not lose it); `Err` when it cannot be built.
-    notice: Result<Message, String>,
+    /// one bouncing does not lose it).
+    notice: Message,
     /// ARF reports (RFC 5965), one per sample, when configured; sent to the same recipients.
     arf: Vec<Vec<u8>>,
 }
@@ -174,7 +181,7 @@ impl Messages {
         notice: &Notice,
         from: &Mailbox,
         now: i64,
-    ) -> Messages {
+    ) -> Result<Messages, String> {
         let settings = &config.notify;
         let message_id = format!("<fumidai-notice-{}-{now}@{}>", case.id, from.email.domain());
         let mut body = notice.body.clone();
@@ -193,14 +200,13 @@ impl Messages {
                 Err(_) => bad.push(to.as_str()),
             }
         }
-        let notice = if bad.is_empty() {
-            builder
-                .header(ContentType::TEXT_PLAIN)
-                .body(body)
-                .map_err(|e| e.to_string())
-        } else {
-            Err(format!("not an address: {}", bad.join(", ")))
-        };
+        if !bad.is_empty() {
+            return Err(format!("not an address: {}", bad.join(", ")));
+        }
+        let notice = builder
+            .header(ContentType::TEXT_PLAIN)
+            .body(body)
+            .map_err(|e| e.to_string())?;
         let arf = if settings.machine_readable == "arf" {
             case.samples
                 .iter()
@@ -209,23 +215,16 @@ impl Messages {
         } else {
             Vec::new()
         };
-        Messages {
+        Ok(Messages {
             message_id,
             notice,
             arf,
-        }
+        })
     }
 }
 
 fn write(dir: &Path, case: &Case, notice: &Notice, messages: &Messages) -> NotifyResult {
-    let message = match &messages.notice {
-        Ok(message) => message,
-        Err(error) => {
-            return NotifyResult::Failed {
-                error: error.clone(),
-            }
-        }
-    };
+    let message = &messages.notice;
     let reference = case_reference(case);
     let path = dir.join(format!("{reference}.eml"));
     let written = std::fs::create_dir_all(dir)
@@ -252,14 +251,7 @@ async fn send(
     notice: &Notice,
     messages: &Messages,
 ) -> NotifyResult {
-    let message = match &messages.notice {
-        Ok(message) => message,
-        Err(error) => {
-            return NotifyResult::Failed {
-                error: error.clone(),
-            }
-        }
-    };
+    let message = &messages.notice;
     if let Err(e) = transport.send(message.clone()).await {
         return NotifyResult::Failed {
             error: format!("{}: {e}", notice.to.join(", ")),
@@ -281,9 +273,8 @@ async fn send_arf(
     notice: &Message,
     arf: &[u8],
 ) -> Result<(), lettre::transport::smtp::Error> {
-    let data = arf.strip_suffix(b"\r\n").unwrap_or(arf);
     transport
-        .send_raw(notice.envelope(), data)
+        .send_raw(notice.envelope(), without_final_line_end(arf))
         .await
         .map(|_| ())
 }

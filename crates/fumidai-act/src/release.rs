@@ -101,6 +101,15 @@ pub async fn read_original(
     }
 }
 
+/// `message` as lettre's `send_raw` wants it. lettre always ends the data with CRLF "." CRLF: a message that
+/// already ends with a line end would gain an empty line, so that line end is left to lettre.
+pub(crate) fn without_final_line_end(message: &[u8]) -> &[u8] {
+    message
+        .strip_suffix(b"\r\n")
+        .or_else(|| message.strip_suffix(b"\n"))
+        .unwrap_or(message)
+}
+
 /// An SMTP client for `relay` (`host:port`, `[v6]:port`); `None` when it does not parse. Plain SMTP on purpose:
 /// the relay is the organisation's own MTA on a trusted network.
 pub(crate) fn relay_transport(relay: &str) -> Option<AsyncSmtpTransport<Tokio1Executor>> {
@@ -146,12 +155,7 @@ async fn send(
         .map(|r| address(r))
         .collect::<Result<Vec<_>, _>>()?;
     let envelope = Envelope::new(from, to).map_err(|_| ReleaseError::NoRecipient)?;
-    // lettre always ends the data with CRLF "." CRLF: a message that already ends with a line end
-    // would gain an empty line, so that line end is left to lettre.
-    let data = original
-        .strip_suffix(b"\r\n")
-        .or_else(|| original.strip_suffix(b"\n"))
-        .unwrap_or(original);
+    let data = without_final_line_end(original);
     transport
         .send_raw(&envelope, data)
         .await
