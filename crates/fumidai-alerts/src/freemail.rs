@@ -4,8 +4,6 @@
 
 use std::collections::HashSet;
 
-use fumidai_store::{normalize_domain, registrable_domain};
-
 const SHIPPED: &str = include_str!("../data/free_mail_domains.txt");
 
 /// The set of free-mail registrable domains.
@@ -54,9 +52,7 @@ impl Default for FreeMail {
 }
 
 /// Lower-case, IDNA-encoded registrable domain of a domain name, `None` when it is not one.
-pub(crate) fn registrable(domain: &str) -> Option<String> {
-    normalize_domain(domain).map(|d| registrable_domain(&d))
-}
+pub(crate) use fumidai_store::registrable_domain_of as registrable;
 
 #[cfg(test)]
 mod tests {

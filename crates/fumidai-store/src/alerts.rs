@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row, Type};
 
 use crate::normalize::normalize_domain;
-use crate::sql::{classify, RowsAffected};
+use crate::sql::{begin_statement, classify, RowsAffected};
 use crate::StoreError;
 
 /// What an event says about its organisation.
@@ -202,6 +202,8 @@ pub struct EventRecorded {
     /// False when the event id was already stored (nothing changed).
     pub new: bool,
     pub case_id: i64,
+    /// This event created its case (the first event of the organisation and kind).
+    pub created: bool,
     /// The case was reopened by this event (it is `New` again).
     pub reopened: bool,
 }
@@ -372,12 +374,6 @@ impl StoredCase {
     }
 }
 
-/// The statement that begins a write transaction, as an owned string: a `&'static str` there makes the compiler
-/// lose its lifetime when it checks that the backends' futures are `Send`.
-fn begin(sql: &AlertSql) -> sqlx::AssertSqlSafe<String> {
-    sqlx::AssertSqlSafe(sql.begin.to_string())
-}
-
 fn bad_row(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Database(format!("alerts: bad {what}: {e}"))
 }
@@ -508,7 +504,10 @@ where
         ))
     })?;
     let kind = event.kind.as_str();
-    let mut tx = conn.begin_with(begin(sql)).await.map_err(classify)?;
+    let mut tx = conn
+        .begin_with(begin_statement(sql.begin))
+        .await
+        .map_err(classify)?;
     let inserted = sqlx::query::<C::Database>(sql.insert_event)
         .bind(event.id.clone())
         .bind(event.site.clone())
@@ -533,16 +532,19 @@ where
         return Ok(EventRecorded {
             new: false,
             case_id,
+            created: false,
             reopened: false,
         });
     }
-    sqlx::query::<C::Database>(sql.create_case)
+    let created = sqlx::query::<C::Database>(sql.create_case)
         .bind(organisation.clone())
         .bind(kind)
         .bind(event.observed_at)
         .execute(&mut *tx)
         .await
-        .map_err(classify)?;
+        .map_err(classify)?
+        .rows_affected()
+        > 0;
     let mut locking = sqlx::QueryBuilder::<C::Database>::new(sql.select_case);
     locking
         .push(" WHERE c.organisation = ")
@@ -593,6 +595,7 @@ where
     Ok(EventRecorded {
         new: true,
         case_id,
+        created,
         reopened,
     })
 }
@@ -637,7 +640,10 @@ where
     if ids.is_empty() {
         return Ok(());
     }
-    let mut tx = conn.begin_with(begin(sql)).await.map_err(classify)?;
+    let mut tx = conn
+        .begin_with(begin_statement(sql.begin))
+        .await
+        .map_err(classify)?;
     for chunk in ids.chunks(FORWARDED_CHUNK) {
         let mut query = sqlx::QueryBuilder::<C::Database>::new(sql.forwarded);
         query.push("(");
@@ -770,7 +776,10 @@ where
     for<'q> &'q str: Encode<'q, C::Database> + Type<C::Database>,
     for<'q> i64: Encode<'q, C::Database> + Type<C::Database>,
 {
-    let mut tx = conn.begin_with(begin(sql)).await.map_err(classify)?;
+    let mut tx = conn
+        .begin_with(begin_statement(sql.begin))
+        .await
+        .map_err(classify)?;
     if !sql.durable.is_empty() {
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql.durable))
             .execute(&mut *tx)
@@ -855,7 +864,10 @@ where
     for<'q> String: Encode<'q, C::Database> + Type<C::Database>,
     for<'q> Option<String>: Encode<'q, C::Database> + Type<C::Database>,
 {
-    let mut tx = conn.begin_with(begin(sql)).await.map_err(classify)?;
+    let mut tx = conn
+        .begin_with(begin_statement(sql.begin))
+        .await
+        .map_err(classify)?;
     let mut written = 0;
     for organisation in organisations {
         let Some(domain) = normalize_domain(&organisation.domain) else {
@@ -916,7 +928,10 @@ where
     for<'q> String: Encode<'q, C::Database> + Type<C::Database>,
     for<'q> i64: Encode<'q, C::Database> + Type<C::Database>,
 {
-    let mut tx = conn.begin_with(begin(sql)).await.map_err(classify)?;
+    let mut tx = conn
+        .begin_with(begin_statement(sql.begin))
+        .await
+        .map_err(classify)?;
     for row in rows {
         sqlx::query::<C::Database>(sql.upsert_industry)
             .bind(row.industry.clone())

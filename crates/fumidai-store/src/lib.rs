@@ -32,9 +32,9 @@
 //! Migrations are SQL files per backend under `src/migrations/{sqlite,postgres}/NNNN_name.sql`, embedded in the
 //! binary and applied in order, each in its own transaction, recorded in `schema_migrations (version, name,
 //! applied_at)`. Applying is idempotent; on PostgreSQL a session advisory lock (keyed by the schema) makes nodes
-//! that start together apply each step once. New tables (quarantine, events, alert cases) are new steps, their SQL
-//! text per backend in `src/sqlite/` and `src/postgres/`; query bodies that differ only in dialect (run, bind,
-//! map rows) are shared, generic over sqlx's `Database`, in `src/sql.rs`.
+//! that start together apply each step once. New tables (quarantine, events, alert cases, outbound watch) are new
+//! steps, their SQL text per backend in `src/sqlite/` and `src/postgres/`; query bodies that differ only in
+//! dialect (run, bind, map rows) are shared, generic over sqlx's `Database`, in `src/sql.rs`.
 //!
 //! Exchange history (step 1):
 //! - `address_exchange (local_address, external_address)` — primary key, so a lookup is one B-tree probe.
@@ -58,6 +58,10 @@
 //! `last_seen`; distinct source IPs, the newest samples with their times and the reporting sites as bounded JSON
 //! text, folded in by the store under the writer (SQLite) or a row lock (PostgreSQL)), `alert_notification`
 //! (indexed by `sent_at`), and the operator's `alert_organisation` (by normalised domain) and `alert_industry`.
+//!
+//! Outbound watch (step 7, see [`outbound`]): `outbound_bucket` (per account and minute, upserted by every node;
+//! indexed by minute), `outbound_account` (held or not, the last hold and release) and `sent_message` (delivered
+//! Message-IDs, indexed by `sent_at`).
 //!
 //! Addresses are trimmed, lower-cased and their domains IDNA-encoded (`info@例え.jp` → `info@xn--r8jz45g.jp`)
 //! before they are stored or looked up; exchanges whose addresses are not `local@domain` are skipped.
@@ -103,6 +107,7 @@ mod batch;
 pub mod feeds;
 pub mod migrations;
 pub mod normalize;
+pub mod outbound;
 pub mod postgres;
 pub mod quarantine;
 mod sql;
@@ -116,7 +121,10 @@ pub use alerts::{
 };
 pub use feeds::{Indicator, IndicatorKind};
 pub use fumidai_core::Direction;
-pub use normalize::{normalize_address, normalize_domain, registrable_domain};
+pub use normalize::{
+    normalize_address, normalize_domain, registrable_domain, registrable_domain_of,
+};
+pub use outbound::{AccountState, OutboundSeen, OutboundTally, OutboundTotals, SentMessage};
 pub use postgres::PgStore;
 pub use quarantine::{QuarantineFilter, QuarantineId, QuarantineItem, QuarantineMeta, Release};
 pub use sqlite::SqliteStore;
@@ -294,6 +302,44 @@ pub trait Store: Send + Sync {
     async fn feed_indicators(&self) -> Result<Vec<Indicator>, StoreError>;
     /// (source, indicators held, last import in Unix seconds) of every source imported, by source.
     async fn feed_status(&self) -> Result<Vec<(String, u64, i64)>, StoreError>;
+
+    // Outbound watch (see [`outbound`]).
+
+    /// Adds `tally` to its account's bucket of the minute and returns the account's totals over the buckets whose
+    /// minute is in `(at - window, at]` (counts up to the last release were deleted by it) and whether it is held,
+    /// in one transaction. An account empty after trimming is refused.
+    async fn outbound_add(
+        &self,
+        tally: &OutboundTally,
+        window: i64,
+    ) -> Result<OutboundSeen, StoreError>;
+    /// Holds `account` at `at` for `reason`; true only for the call that changed it from not held to held, however
+    /// many nodes call at once. An account empty after trimming is refused.
+    async fn outbound_hold(&self, account: &str, at: i64, reason: &str)
+        -> Result<bool, StoreError>;
+    /// Lifts the hold on `account`: not held, `released_at`/`released_by` set, `counting_since = at`, and its
+    /// buckets up to `at` deleted so that counting restarts, in one transaction. False when it was not held.
+    async fn outbound_release(&self, account: &str, at: i64, by: &str) -> Result<bool, StoreError>;
+    /// Forgets the counters and hold state of `account`, or of every account; returns how many accounts had any.
+    async fn outbound_reset(&self, account: Option<&str>) -> Result<u64, StoreError>;
+    /// Every account that is held or has counts in `(at - window, at]`, held ones first, then by account
+    /// (bytewise), with its totals over that window.
+    async fn outbound_accounts(
+        &self,
+        at: i64,
+        window: i64,
+    ) -> Result<Vec<AccountState>, StoreError>;
+    /// Drops counter buckets older than `before` and remembered Message-IDs sent before `sent_before`;
+    /// returns how many rows went.
+    async fn outbound_prune(&self, before: i64, sent_before: i64) -> Result<u64, StoreError>;
+    /// Remembers a delivered message (a Message-ID already stored is left as it was; angle brackets are taken
+    /// off; an empty or over-long id is refused).
+    async fn sent_record(&self, sent: &SentMessage) -> Result<(), StoreError>;
+    /// The remembered messages among `message_ids` (with or without angle brackets; the first 100 are looked up,
+    /// in one query), oldest first.
+    async fn sent_lookup(&self, message_ids: &[String]) -> Result<Vec<SentMessage>, StoreError>;
+    /// When the oldest remembered message was sent: bounces of older mail cannot be judged.
+    async fn sent_since(&self) -> Result<Option<i64>, StoreError>;
 
     /// Registrable domains the organisation has *sent* mail to: the safer list for look-alike checks (a domain
     /// that only ever wrote to us proves nothing). Added after the first contract; the default says so.

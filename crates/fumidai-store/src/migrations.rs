@@ -36,6 +36,7 @@ pub const SQLITE: &[Migration] = &[
     migration!("sqlite", 4, "0004", "quarantine"),
     migration!("sqlite", 5, "0005", "springboard_alerts"),
     migration!("sqlite", 6, "0006", "threat_feeds"),
+    migration!("sqlite", 7, "0007", "outbound_watch"),
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -45,6 +46,7 @@ pub const POSTGRES: &[Migration] = &[
     migration!("postgres", 4, "0004", "quarantine"),
     migration!("postgres", 5, "0005", "springboard_alerts"),
     migration!("postgres", 6, "0006", "threat_feeds"),
+    migration!("postgres", 7, "0007", "outbound_watch"),
 ];
 
 /// Highest version in a list.
@@ -66,7 +68,7 @@ mod tests {
         for list in [SQLITE, POSTGRES] {
             assert!(list.windows(2).all(|w| w[0].version < w[1].version));
         }
-        assert_eq!(latest(SQLITE), 6);
+        assert_eq!(latest(SQLITE), 7);
     }
 
     /// A store at step 2 that has counted an exchange: after step 3 re-ordered the dedup keys, recording that

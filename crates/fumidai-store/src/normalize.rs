@@ -46,6 +46,11 @@ pub fn registrable_domain(domain: &str) -> String {
     psl::domain_str(domain).unwrap_or(domain).to_string()
 }
 
+/// The registrable domain of a domain as written (normalised first); `None` when it is not a usable name.
+pub fn registrable_domain_of(domain: &str) -> Option<String> {
+    normalize_domain(domain).map(|d| registrable_domain(&d))
+}
+
 /// The domain part of a normalised address (everything after the last `@`).
 pub fn address_domain(address: &str) -> &str {
     address.rsplit_once('@').map_or(address, |(_, d)| d)

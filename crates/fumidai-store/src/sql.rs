@@ -54,6 +54,12 @@ pub(crate) fn classify(e: sqlx::Error) -> StoreError {
     }
 }
 
+/// The statement that begins a write transaction (`BEGIN IMMEDIATE` on SQLite), as an owned string: a
+/// `&'static str` there makes the compiler lose its lifetime when it checks that the backends' futures are `Send`.
+pub(crate) fn begin_statement(text: &str) -> sqlx::AssertSqlSafe<String> {
+    sqlx::AssertSqlSafe(text.to_string())
+}
+
 /// How many rows a statement changed; sqlx has no trait for it.
 pub(crate) trait RowsAffected {
     fn rows_affected(&self) -> u64;

@@ -59,21 +59,30 @@ async fn events_count_once_and_group_per_organisation_and_kind() {
             .event_record(&springboard("e1", 100), &RULES, false)
             .await
             .unwrap();
-        assert!(first.new && !first.reopened);
+        assert!(first.new && first.created && !first.reopened);
         let again = store
             .event_record(&springboard("e1", 100), &RULES, false)
             .await
             .unwrap();
-        assert_eq!((again.new, again.case_id), (false, first.case_id));
+        assert_eq!(
+            (again.new, again.case_id, again.created),
+            (false, first.case_id, false)
+        );
         // A repeated id counts once even when its content differs, and creates no case of its own.
         let other_org = event("e1", "other.example", EventKind::Springboard, 100);
         let repeated = store.event_record(&other_org, &RULES, false).await.unwrap();
-        assert_eq!((repeated.new, repeated.case_id), (false, first.case_id));
+        assert_eq!(
+            (repeated.new, repeated.case_id, repeated.created),
+            (false, first.case_id, false)
+        );
 
         // The organisation is normalised, so a differently written name joins the same case.
         let upper = event("e2", "EXAMPLE.co.jp.", EventKind::Springboard, 200);
         let second = store.event_record(&upper, &RULES, false).await.unwrap();
-        assert_eq!((second.new, second.case_id), (true, first.case_id));
+        assert_eq!(
+            (second.new, second.case_id, second.created),
+            (true, first.case_id, false)
+        );
         let impersonation = event("e3", "example.co.jp", EventKind::Impersonation, 150);
         let third = store
             .event_record(&impersonation, &RULES, false)
@@ -82,6 +91,7 @@ async fn events_count_once_and_group_per_organisation_and_kind() {
         let elsewhere = event("e4", "例え.jp", EventKind::Springboard, 300);
         let fourth = store.event_record(&elsewhere, &RULES, false).await.unwrap();
         assert!(third.case_id != first.case_id && fourth.case_id != first.case_id);
+        assert!(third.created && fourth.created);
         assert_ne!(third.case_id, fourth.case_id);
 
         let case = store.case_get(first.case_id).await.unwrap().unwrap();
@@ -169,11 +179,15 @@ async fn concurrent_events_each_count_once() {
             })
             .collect();
         let mut case_ids = Vec::new();
+        let mut created = 0;
         for task in tasks {
             let recorded = task.await.unwrap();
             assert!(recorded.new);
             case_ids.push(recorded.case_id);
+            created += usize::from(recorded.created);
         }
+        // One of the events racing to the same new case created it.
+        assert_eq!(created, 1);
         let mut repeated = Vec::new();
         for task in repeats {
             repeated.push(task.await.unwrap());
@@ -183,6 +197,7 @@ async fn concurrent_events_each_count_once() {
         assert_eq!(case.event_count, 20);
         assert_eq!((case.first_seen, case.last_seen), (1_000, 1_019));
         assert_eq!(repeated.iter().filter(|r| r.new).count(), 1);
+        assert_eq!(repeated.iter().filter(|r| r.created).count(), 1);
         assert!(repeated.windows(2).all(|w| w[0].case_id == w[1].case_id));
         let once = store.case_get(repeated[0].case_id).await.unwrap().unwrap();
         assert_eq!(once.event_count, 1);
@@ -255,7 +270,8 @@ async fn cases_reopen_after_a_quiet_period_or_once_resolved() {
             .event_record(&springboard("e3", 1_500), &RULES, false)
             .await
             .unwrap();
-        assert!(back.reopened);
+        // Reopened, not created: the case was there.
+        assert!(back.reopened && !back.created);
         assert_eq!(back.case_id, id);
         let case = store.case_get(id).await.unwrap().unwrap();
         assert_eq!(case.state, CaseState::New);

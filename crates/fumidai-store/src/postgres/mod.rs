@@ -4,6 +4,7 @@
 mod alerts;
 mod feeds;
 mod history;
+mod outbound;
 mod quarantine;
 
 use std::str::FromStr;
@@ -18,6 +19,7 @@ use crate::alerts::{
 };
 use crate::feeds::Indicator;
 use crate::migrations::{self, Migration};
+use crate::outbound::{AccountState, OutboundSeen, OutboundTally, SentMessage};
 use crate::quarantine::{QuarantineFilter, QuarantineItem, QuarantineMeta, Release};
 use crate::sql::{self, classify, MigrationSql};
 use crate::{Exchange, Lookup, SchemaStatus, Store, StoreError, WhitelistEntry, CONNECT_TIMEOUT};
@@ -326,5 +328,58 @@ impl Store for PgStore {
 
     async fn industry_enterprises(&self) -> Result<Vec<IndustryEnterprises>, StoreError> {
         crate::alerts::industry_enterprises(&self.pool, &alerts::SQL).await
+    }
+
+    async fn outbound_add(
+        &self,
+        tally: &OutboundTally,
+        window: i64,
+    ) -> Result<OutboundSeen, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(classify)?;
+        crate::outbound::add(&mut *conn, &outbound::SQL, tally, window).await
+    }
+
+    async fn outbound_hold(
+        &self,
+        account: &str,
+        at: i64,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        crate::outbound::hold(&self.pool, &outbound::SQL, account, at, reason).await
+    }
+
+    async fn outbound_release(&self, account: &str, at: i64, by: &str) -> Result<bool, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(classify)?;
+        crate::outbound::release(&mut *conn, &outbound::SQL, account, at, by).await
+    }
+
+    async fn outbound_reset(&self, account: Option<&str>) -> Result<u64, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(classify)?;
+        crate::outbound::reset(&mut *conn, &outbound::SQL, account).await
+    }
+
+    async fn outbound_accounts(
+        &self,
+        at: i64,
+        window: i64,
+    ) -> Result<Vec<AccountState>, StoreError> {
+        crate::outbound::accounts(&self.pool, &outbound::SQL, at, window).await
+    }
+
+    async fn outbound_prune(&self, before: i64, sent_before: i64) -> Result<u64, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(classify)?;
+        crate::outbound::prune(&mut *conn, &outbound::SQL, before, sent_before).await
+    }
+
+    async fn sent_record(&self, sent: &SentMessage) -> Result<(), StoreError> {
+        crate::outbound::sent_record(&self.pool, &outbound::SQL, sent).await
+    }
+
+    async fn sent_lookup(&self, message_ids: &[String]) -> Result<Vec<SentMessage>, StoreError> {
+        crate::outbound::sent_lookup(&self.pool, &outbound::SQL, message_ids).await
+    }
+
+    async fn sent_since(&self) -> Result<Option<i64>, StoreError> {
+        crate::outbound::sent_since(&self.pool, &outbound::SQL).await
     }
 }

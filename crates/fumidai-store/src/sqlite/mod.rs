@@ -8,6 +8,7 @@ mod alerts;
 mod checkpoint;
 mod feeds;
 mod history;
+mod outbound;
 mod quarantine;
 mod writer;
 
@@ -27,6 +28,7 @@ use crate::alerts::{
 };
 use crate::feeds::Indicator;
 use crate::migrations::{self, Migration};
+use crate::outbound::{AccountState, OutboundSeen, OutboundTally, SentMessage};
 use crate::quarantine::{QuarantineFilter, QuarantineItem, QuarantineMeta, Release};
 use crate::sql::{self, classify, MigrationSql};
 use crate::{Exchange, Lookup, SchemaStatus, Store, StoreError, WhitelistEntry, CONNECT_TIMEOUT};
@@ -400,6 +402,68 @@ impl Store for SqliteStore {
 
     async fn industry_enterprises(&self) -> Result<Vec<IndustryEnterprises>, StoreError> {
         crate::alerts::industry_enterprises(&mut *self.readers.get().await, &alerts::SQL).await
+    }
+
+    async fn outbound_add(
+        &self,
+        tally: &OutboundTally,
+        window: i64,
+    ) -> Result<OutboundSeen, StoreError> {
+        let mut writer = self.writer.lock().await;
+        let mut conn = writer.connection().await;
+        crate::outbound::add(&mut *conn, &outbound::SQL, tally, window).await
+    }
+
+    async fn outbound_hold(
+        &self,
+        account: &str,
+        at: i64,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        let mut writer = self.writer.lock().await;
+        let mut conn = writer.connection().await;
+        crate::outbound::hold(&mut *conn, &outbound::SQL, account, at, reason).await
+    }
+
+    async fn outbound_release(&self, account: &str, at: i64, by: &str) -> Result<bool, StoreError> {
+        let mut writer = self.writer.lock().await;
+        let mut conn = writer.connection().await;
+        crate::outbound::release(&mut *conn, &outbound::SQL, account, at, by).await
+    }
+
+    async fn outbound_reset(&self, account: Option<&str>) -> Result<u64, StoreError> {
+        let mut writer = self.writer.lock().await;
+        let mut conn = writer.connection().await;
+        crate::outbound::reset(&mut *conn, &outbound::SQL, account).await
+    }
+
+    async fn outbound_accounts(
+        &self,
+        at: i64,
+        window: i64,
+    ) -> Result<Vec<AccountState>, StoreError> {
+        crate::outbound::accounts(&mut *self.readers.get().await, &outbound::SQL, at, window).await
+    }
+
+    async fn outbound_prune(&self, before: i64, sent_before: i64) -> Result<u64, StoreError> {
+        let mut writer = self.writer.lock().await;
+        let mut conn = writer.connection().await;
+        crate::outbound::prune(&mut *conn, &outbound::SQL, before, sent_before).await
+    }
+
+    async fn sent_record(&self, sent: &SentMessage) -> Result<(), StoreError> {
+        let mut writer = self.writer.lock().await;
+        let mut conn = writer.connection().await;
+        crate::outbound::sent_record(&mut *conn, &outbound::SQL, sent).await
+    }
+
+    async fn sent_lookup(&self, message_ids: &[String]) -> Result<Vec<SentMessage>, StoreError> {
+        crate::outbound::sent_lookup(&mut *self.readers.get().await, &outbound::SQL, message_ids)
+            .await
+    }
+
+    async fn sent_since(&self) -> Result<Option<i64>, StoreError> {
+        crate::outbound::sent_since(&mut *self.readers.get().await, &outbound::SQL).await
     }
 }
 
