@@ -39,24 +39,9 @@ pub fn fill(scan: &mut Scan<'_>, msg: &mut Message<'_>, raw: &[u8]) {
         .unwrap_or_default();
 }
 
-/// `<a@b> <c@d>` -> ["a@b", "c@d"]; bare tokens when there are no angle brackets.
+/// The msg-ids of a Message-ID, In-Reply-To or References value (see [`crate::dsn::msg_ids`]).
 fn ids(v: &[u8]) -> Vec<String> {
-    let s = charset::guess(v);
-    let mut out: Vec<String> = Vec::new();
-    let mut rest: &str = &s;
-    while let Some(open) = rest.find('<') {
-        let after = rest.get(open + 1..).unwrap_or_default();
-        let Some(close) = after.find('>') else { break };
-        let id = after.get(..close).unwrap_or_default().trim();
-        if !id.is_empty() && out.len() < 256 {
-            out.push(id.to_owned());
-        }
-        rest = after.get(close + 1..).unwrap_or_default();
-    }
-    if out.is_empty() {
-        out = s.split_whitespace().take(256).map(str::to_owned).collect();
-    }
-    out
+    crate::dsn::msg_ids(&charset::guess(v))
 }
 
 /// Parses an address list with mail-parser.

@@ -18,6 +18,7 @@ use fumidai_core::Scan;
 use std::borrow::Cow;
 
 pub mod charset;
+pub mod dsn;
 pub mod header;
 mod headers;
 mod reply;
