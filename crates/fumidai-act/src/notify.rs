@@ -2,17 +2,21 @@
 //! `fumidai_alerts::notice`, sent through the configured relay at a bounded rate, and recorded so that the case
 //! moves to notified and the monthly statistics count it.
 //!
-//! A case is notified only while it is new and never twice within the cooldown. The contact is the directory's,
-//! else abuse@ and postmaster@ the domain together (RFC 2142). `DryRun` writes each notice, exactly as it would
-//! be sent, to a file and records nothing.
+//! A case is notified only while it is new and never twice within the cooldown, and never when the organisation
+//! is our own (`[sender] own_domains`): those cases go to our administrators when they are raised
+//! ([`send_admin_alert`]), not to our own abuse@. The contact is the directory's, else abuse@ and postmaster@ the
+//! domain together (RFC 2142). `DryRun` writes each notice, exactly as it would be sent, to a file and records
+//! nothing.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use fumidai_alerts::admin::AdminNotice;
+use fumidai_alerts::config::NotifyConfig;
 use fumidai_alerts::notice::{self, case_reference, Notice, NoticeInput};
 use fumidai_alerts::{machine, AlertsConfig, Case, CaseState, Notification, Organisation};
-use fumidai_store::{Store, StoreError};
+use fumidai_store::{normalize_domain, registrable_domain, Store, StoreError};
 use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
 use lettre::{AsyncTransport, Message};
@@ -48,6 +52,9 @@ pub enum NotifyResult {
     NotNew {
         state: CaseState,
     },
+    /// The organisation is our own (`[sender] own_domains`): its alerts go to `[alerts.notify] admins` when
+    /// raised, never to our own abuse@.
+    OwnDomain,
     Failed {
         error: String,
     },
@@ -68,26 +75,25 @@ pub enum NotifyError {
     Store(#[from] StoreError),
     #[error("[alerts.notify] {0}")]
     Config(String),
+    /// The relay refused or could not be reached.
+    #[error("sending to {to}: {error}")]
+    Send { to: String, error: String },
 }
 
 /// Notifies `cases` (each independently: one failure does not stop the rest) and says what became of each.
+/// `own_domains` are the organisation's own (`[sender] own_domains`): their cases are skipped.
 pub async fn notify(
     store: &dyn Store,
     config: &AlertsConfig,
+    own_domains: &[String],
     cases: &[Case],
     mode: &NotifyMode,
     now: i64,
 ) -> Result<Vec<NotifyReport>, NotifyError> {
     let settings = &config.notify;
-    let from: Mailbox = settings.from.parse().map_err(|_| {
-        NotifyError::Config(format!(
-            "from {:?} is not an address: set the address notices come from",
-            settings.from
-        ))
-    })?;
-    let transport = relay_transport(&settings.relay).ok_or_else(|| {
-        NotifyError::Config(format!("relay {:?}: expected host:port", settings.relay))
-    })?;
+    let from = sender(settings)?;
+    let transport = transport(settings)?;
+    let own: HashSet<String> = own_domains.iter().filter_map(|d| registrable(d)).collect();
     let directory: HashMap<String, Organisation> = store
         .directory()
         .await?
@@ -98,7 +104,7 @@ pub async fn notify(
     let mut reports = Vec::with_capacity(cases.len());
     let mut sent_any = false;
     for case in cases {
-        let result = match skipped(case, config.cooldown_seconds(), now) {
+        let result = match skipped(case, &own, config.cooldown_seconds(), now) {
             Some(skip) => skip,
             None => {
                 let input = NoticeInput {
@@ -154,8 +160,73 @@ pub async fn notify(
     Ok(reports)
 }
 
-/// Why `case` is not notified now, if it is not: only new cases are, and never twice within the cooldown.
-fn skipped(case: &Case, cooldown: i64, now: i64) -> Option<NotifyResult> {
+/// Sends an alert about our own organisation to every `[alerts.notify] admins` address in one message, and
+/// returns them; none (and nothing sent) when `admins` is empty, which the caller logs.
+pub async fn send_admin_alert(
+    settings: &NotifyConfig,
+    notice: &AdminNotice,
+) -> Result<Vec<String>, NotifyError> {
+    if settings.admins.is_empty() {
+        return Ok(Vec::new());
+    }
+    let from = sender(settings)?;
+    let transport = transport(settings)?;
+    // Unique enough for one gateway's alerts: nanoseconds and the process.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let message_id = format!(
+        "<fumidai-admin-{nanos}-{}@{}>",
+        std::process::id(),
+        from.email.domain()
+    );
+    let message = plain_message(
+        &from,
+        &settings.admins,
+        &notice.subject,
+        &message_id,
+        notice.body.clone(),
+    )
+    .map_err(|e| NotifyError::Config(format!("admins: {e}")))?;
+    transport
+        .send(message)
+        .await
+        .map_err(|e| NotifyError::Send {
+            to: settings.admins.join(", "),
+            error: e.to_string(),
+        })?;
+    Ok(settings.admins.clone())
+}
+
+/// `[alerts.notify] from` as a mailbox.
+fn sender(settings: &NotifyConfig) -> Result<Mailbox, NotifyError> {
+    settings.from.parse().map_err(|_| {
+        NotifyError::Config(format!(
+            "from {:?} is not an address: set the address notices come from",
+            settings.from
+        ))
+    })
+}
+
+fn transport(
+    settings: &NotifyConfig,
+) -> Result<lettre::AsyncSmtpTransport<lettre::Tokio1Executor>, NotifyError> {
+    relay_transport(&settings.relay).ok_or_else(|| {
+        NotifyError::Config(format!("relay {:?}: expected host:port", settings.relay))
+    })
+}
+
+/// The registrable domain of `domain` as cases name organisations (normalised), when it is a domain name.
+fn registrable(domain: &str) -> Option<String> {
+    normalize_domain(domain).map(|d| registrable_domain(&d))
+}
+
+/// Why `case` is not notified now, if it is not: never our own organisation, only new cases, and never twice
+/// within the cooldown.
+fn skipped(case: &Case, own: &HashSet<String>, cooldown: i64, now: i64) -> Option<NotifyResult> {
+    if registrable(&case.organisation).is_some_and(|d| own.contains(&d)) {
+        return Some(NotifyResult::OwnDomain);
+    }
     if case.state != CaseState::New {
         return Some(NotifyResult::NotNew { state: case.state });
     }
@@ -189,24 +260,7 @@ impl Messages {
             body.push_str("\n---- CSV (machine-readable copy) ----\n");
             body.push_str(&machine::csv(case));
         }
-        let mut builder = Message::builder()
-            .from(from.clone())
-            .subject(notice.subject.clone())
-            .message_id(Some(message_id.clone()));
-        let mut bad = Vec::new();
-        for to in &notice.to {
-            match to.parse::<Mailbox>() {
-                Ok(mailbox) => builder = builder.to(mailbox),
-                Err(_) => bad.push(to.as_str()),
-            }
-        }
-        if !bad.is_empty() {
-            return Err(format!("not an address: {}", bad.join(", ")));
-        }
-        let notice = builder
-            .header(ContentType::TEXT_PLAIN)
-            .body(body)
-            .map_err(|e| e.to_string())?;
+        let notice = plain_message(from, &notice.to, &notice.subject, &message_id, body)?;
         let arf = if settings.machine_readable == "arf" {
             case.samples
                 .iter()
@@ -221,6 +275,35 @@ impl Messages {
             arf,
         })
     }
+}
+
+/// A plain-text message from `from` to every address of `to` at once; an error names the addresses that are not
+/// addresses.
+fn plain_message(
+    from: &Mailbox,
+    to: &[String],
+    subject: &str,
+    message_id: &str,
+    body: String,
+) -> Result<Message, String> {
+    let mut builder = Message::builder()
+        .from(from.clone())
+        .subject(subject)
+        .message_id(Some(message_id.to_owned()));
+    let mut bad = Vec::new();
+    for address in to {
+        match address.parse::<Mailbox>() {
+            Ok(mailbox) => builder = builder.to(mailbox),
+            Err(_) => bad.push(address.as_str()),
+        }
+    }
+    if !bad.is_empty() {
+        return Err(format!("not an address: {}", bad.join(", ")));
+    }
+    builder
+        .header(ContentType::TEXT_PLAIN)
+        .body(body)
+        .map_err(|e| e.to_string())
 }
 
 fn write(dir: &Path, case: &Case, notice: &Notice, messages: &Messages) -> NotifyResult {

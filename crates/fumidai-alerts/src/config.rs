@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::directory::is_address;
 use crate::CaseRules;
 
 /// `[alerts]`.
@@ -120,6 +121,9 @@ pub struct NotifyConfig {
     pub languages: Vec<String>,
     /// Machine-readable copy appended to the notice: `arf`, `csv` or `none`.
     pub machine_readable: String,
+    /// Administrators who get alerts about our own organisation (a held outbound account, our domain spoofed).
+    /// Empty: those alerts are logged, counted and filed as cases, not mailed.
+    pub admins: Vec<String>,
 }
 
 impl Default for NotifyConfig {
@@ -131,6 +135,7 @@ impl Default for NotifyConfig {
             rate_per_minute: 10,
             languages: vec!["ja".into(), "en".into()],
             machine_readable: "csv".into(),
+            admins: Vec::new(),
         }
     }
 }
@@ -159,6 +164,11 @@ impl NotifyConfig {
             return Err(format!(
                 "[alerts.notify] relay {:?} must be host:port",
                 self.relay
+            ));
+        }
+        if let Some(admin) = self.admins.iter().find(|a| !is_address(a)) {
+            return Err(format!(
+                "[alerts.notify] admins: {admin:?} is not an address (write each as local@domain, e.g. \"security@example.jp\")"
             ));
         }
         Ok(())

@@ -78,17 +78,24 @@ pub fn contacts(domain: &str, organisation: Option<&Organisation>) -> Vec<String
         .collect()
 }
 
+/// A template environment for plain-text mail: no escaping (values are cleaned before rendering instead),
+/// undefined values an error, block tags leave no blank lines.
+pub(crate) fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_auto_escape_callback(|_| AutoEscape::None);
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_trim_blocks(true);
+    env.set_lstrip_blocks(true);
+    env
+}
+
 pub fn render(input: NoticeInput<'_>) -> Result<Notice, NoticeError> {
     let case = input.case;
     let to = contacts(&case.organisation, input.organisation);
     if to.is_empty() {
         return Err(NoticeError::NoRecipient(clean(&case.organisation, 253)));
     }
-    let mut env = Environment::new();
-    env.set_auto_escape_callback(|_| AutoEscape::None);
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_trim_blocks(true);
-    env.set_lstrip_blocks(true);
+    let mut env = environment();
     for (lang, source) in TEMPLATES {
         env.add_template(lang, source)?;
     }

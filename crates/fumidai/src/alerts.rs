@@ -326,7 +326,15 @@ async fn notify_cases(
         cases
     };
     let mode = dry_run.map_or(NotifyMode::Send, NotifyMode::DryRun);
-    let reports = notify(store, &config.alerts, &cases, &mode, unix_now()).await?;
+    let reports = notify(
+        store,
+        &config.alerts,
+        &config.sender.own_domains,
+        &cases,
+        &mode,
+        unix_now(),
+    )
+    .await?;
     let mut failed = false;
     for r in &reports {
         failed |= matches!(r.result, NotifyResult::Failed { .. });
@@ -343,6 +351,9 @@ async fn notify_cases(
                 format!("skipped: notified {} (cooldown)", jst(*last))
             }
             NotifyResult::NotNew { state } => format!("skipped: {}", state.as_str()),
+            NotifyResult::OwnDomain => {
+                "skipped: our own domain (its alerts go to [alerts.notify] admins)".to_owned()
+            }
             NotifyResult::Failed { error } => format!("FAILED: {error}"),
         };
         println!(
