@@ -5,6 +5,7 @@ use crate::registry;
 use fumidai_alerts::AlertsConfig;
 use fumidai_core::Limits;
 use fumidai_history::HistoryConfig;
+use fumidai_outbound::OutboundConfig;
 use fumidai_policy::PolicyConfig;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -34,6 +35,9 @@ pub struct Config {
     pub milter: MilterConfig,
     /// Springboard alerts: events, cases, the collector and notices (`[alerts]`, see fumidai-alerts).
     pub alerts: AlertsConfig,
+    /// The watch on outbound mail: per-account thresholds, sent Message-IDs, backscatter (`[outbound]`, see
+    /// fumidai-outbound).
+    pub outbound: OutboundConfig,
 }
 
 /// What a message the milter could not inspect, or would not, gets.
@@ -301,6 +305,7 @@ impl Config {
             }
         }
         self.alerts.validate().map_err(ConfigError::Invalid)?;
+        self.outbound.validate().map_err(ConfigError::Invalid)?;
         let l = &self.limits;
         for (name, value) in [
             ("max_depth", u64::from(l.max_depth)),

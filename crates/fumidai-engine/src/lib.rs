@@ -170,6 +170,7 @@ impl Engine {
         let mut report = MessageReport {
             path: None,
             message_id: headers.message_id,
+            references: headers.references,
             subject: headers.subject,
             from: headers.from,
             recipients: headers.recipients,
@@ -211,6 +212,7 @@ impl Engine {
 #[derive(Default)]
 struct Headers {
     message_id: Option<String>,
+    references: Vec<String>,
     subject: Option<String>,
     from: Option<String>,
     recipients: Vec<String>,
@@ -231,6 +233,15 @@ impl Headers {
         }
         Headers {
             message_id: msg.message_id.clone(),
+            references: msg.in_reply_to.iter().chain(&msg.references).fold(
+                Vec::new(),
+                |mut ids, id| {
+                    if !ids.contains(id) {
+                        ids.push(id.clone());
+                    }
+                    ids
+                },
+            ),
             subject: msg.subject.clone(),
             from: msg
                 .from

@@ -13,6 +13,7 @@ pub fn all() -> impl Iterator<Item = &'static FindingDef> {
         fumidai_xlm::FINDINGS,
         fumidai_carriers::FINDINGS,
         fumidai_history::FINDINGS,
+        fumidai_outbound::FINDINGS,
         crate::feeds::FINDINGS,
     ]
     .into_iter()

@@ -9,6 +9,9 @@ pub struct MessageReport {
     /// Where the message came from (file, `mbox#N`), set by the front end.
     pub path: Option<String>,
     pub message_id: Option<String>,
+    /// The Message-IDs of In-Reply-To and References, as written (without angle brackets).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<String>,
     pub subject: Option<String>,
     /// The header From address (what the recipient sees as the sender).
     pub from: Option<String>,

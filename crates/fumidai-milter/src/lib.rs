@@ -222,7 +222,8 @@ async fn accept(shared: Arc<Shared>, listener: Listener, tracker: TaskTracker) {
     }
 }
 
-/// Reloads the whitelist, correspondents and threat feed from the store every `refresh_seconds`.
+/// Reloads the whitelist, correspondents and threat feed from the store every `refresh_seconds`, and drops
+/// outbound counters that left the window and sent Message-IDs past `[outbound] remember_sent_days`.
 async fn refresh(shared: Arc<Shared>) {
     loop {
         let every = shared.current().settings.refresh;
@@ -243,6 +244,20 @@ async fn refresh(shared: Arc<Shared>) {
             Err(e) => {
                 tracing::warn!(error = %e, "threat feed refresh failed; keeping the loaded feed")
             }
+        }
+        let outbound = &current.gateway.actor().engine().config().outbound;
+        let now = fumidai_core::unix_now();
+        if let Err(e) = current
+            .gateway
+            .history()
+            .store()
+            .outbound_prune(
+                now - outbound.window_seconds(),
+                now - outbound.remember_sent_seconds(),
+            )
+            .await
+        {
+            tracing::warn!(error = %e, "outbound counters and sent Message-IDs not pruned");
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Prometheus metrics of the milter: messages by direction, verdict and action, the time from
-//! end-of-data to the answer, inspection failures, connections and reloads.
+//! end-of-data to the answer, inspection failures, connections, reloads, and alerts about our own organisation
+//! (an outbound account held, our domain spoofed).
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -29,6 +30,7 @@ pub struct Metrics {
     connections: Gauge,
     protocol_errors: Counter,
     reloads: Family<KindLabels, Counter>,
+    alerts: Family<KindLabels, Counter>,
 }
 
 impl Metrics {
@@ -71,6 +73,12 @@ impl Metrics {
             "Configuration reloads (SIGHUP) by result",
             reloads.clone(),
         );
+        let alerts = Family::<KindLabels, Counter>::default();
+        registry.register(
+            "alerts_raised",
+            "Alerts about our own organisation, by kind (account_held, domain_spoofed)",
+            alerts.clone(),
+        );
         Metrics {
             registry,
             messages,
@@ -79,6 +87,7 @@ impl Metrics {
             connections,
             protocol_errors,
             reloads,
+            alerts,
         }
     }
 
@@ -118,6 +127,10 @@ impl Metrics {
     pub fn reload(&self, ok: bool) {
         let kind = if ok { "ok" } else { "failed" };
         self.reloads.get_or_create(&KindLabels { kind }).inc();
+    }
+
+    pub fn alert(&self, kind: &'static str) {
+        self.alerts.get_or_create(&KindLabels { kind }).inc();
     }
 
     /// The OpenMetrics text exposition.

@@ -407,8 +407,15 @@ impl Session {
             size = message.size
         );
         match judged {
-            Ok(Handled { report, outcome }) => {
+            Ok(Handled {
+                report,
+                outcome,
+                raised,
+            }) => {
                 respond::outcome(out, &outcome, &received);
+                for alert in &raised {
+                    shared.metrics.alert(alert.kind());
+                }
                 shared.metrics.message(
                     direction.as_str(),
                     report.verdict.as_str(),

@@ -87,6 +87,11 @@ impl DirectionPolicy {
             clean: ActionKind::Deliver,
             unknown_sender_with_attachment: ActionKind::Deliver,
             unknown_sender_with_link: ActionKind::Deliver,
+            // The outbound watch (fumidai-outbound) holds an account by this finding.
+            findings: BTreeMap::from([(
+                "OUTBOUND_ACCOUNT_HELD".to_owned(),
+                ActionKind::Quarantine,
+            )]),
             ..Self::inbound_default()
         }
     }

@@ -6,6 +6,7 @@ mod db;
 mod feeds;
 mod history;
 mod inputs;
+mod outbound;
 mod output;
 mod quarantine;
 mod report;
@@ -66,6 +67,9 @@ enum Command {
     /// Threat feeds (URLhaus, Feodo Tracker) imported from downloaded files, matched by every scan.
     #[command(subcommand)]
     Feeds(feeds::FeedsCommand),
+    /// The outbound watch: accounts counted and held ([outbound]), release and reset.
+    #[command(subcommand)]
+    Outbound(outbound::OutboundCommand),
     /// Run the milter daemon that Postfix or Sendmail calls for every message ([milter] in the
     /// configuration; SIGHUP reloads it, SIGTERM stops after the messages in flight).
     Milter,
@@ -159,6 +163,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Alerts(cmd) => alerts::run(&configured()?, &cmd),
         Command::Collector => alerts::collect(&configured()?),
         Command::Feeds(cmd) => feeds::run(&configured()?, &cmd),
+        Command::Outbound(cmd) => outbound::run(&configured()?, &cmd),
         Command::Milter => {
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -217,6 +222,27 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     } else {
                         &alerts.collector_url
                     }
+                );
+                let o = &config.outbound;
+                let limit = |n: u32| {
+                    if n == 0 {
+                        "-".to_owned()
+                    } else {
+                        n.to_string()
+                    }
+                };
+                println!(
+                    "  outbound: {}, per account in {} minutes: messages > {}, recipients > {}, new recipients >= {} ({:.0}%+ new), risky >= {}; {} exempt; sent ids kept {} days, backscatter {}",
+                    if o.enabled { "on" } else { "off" },
+                    o.window_minutes,
+                    limit(o.max_messages),
+                    limit(o.max_recipients),
+                    limit(o.max_new_recipients),
+                    o.min_new_share * 100.0,
+                    limit(o.max_risky),
+                    o.exempt.len(),
+                    o.remember_sent_days,
+                    if o.backscatter { "on" } else { "off" }
                 );
                 println!(
                     "  quarantine: kept {} days, released to {}",

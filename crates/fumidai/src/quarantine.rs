@@ -149,7 +149,7 @@ pub fn run(config: &Config, cmd: &QuarantineCommand) -> anyhow::Result<ExitCode>
 }
 
 /// Who runs the command, for the release record.
-fn operator() -> String {
+pub(crate) fn operator() -> String {
     ["SUDO_USER", "USER", "LOGNAME"]
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
