@@ -14,7 +14,7 @@
 
 use crate::header::{self, RawHeader, Structured};
 use crate::headers::mailboxes;
-use crate::{charset, Attachment, Message};
+use crate::{charset, Attachment, Mailbox};
 use fumidai_core::{hash_only, Limits, Scan};
 use std::borrow::Cow;
 
@@ -102,17 +102,26 @@ pub struct BouncedRecipient {
 /// (`Some("")` or `Some("<>")` for the null sender); without it the Return-Path field stands in for it.
 /// Never panics; bounded by the MIME walker's default limits and linear in the message size.
 pub fn bounce<'x>(raw: &'x [u8], mail_from: Option<&str>) -> Option<Bounce<'x>> {
+    let (top, _) = header::split(raw);
+    let from = top
+        .iter()
+        .find(|h| h.name == "from")
+        .and_then(|h| mailboxes(&h.unfolded()).into_iter().next());
+    let automated = automated_sender(&top, from.as_ref(), mail_from);
+    // Most mail is neither a report nor from a robot: it is not walked a second time.
+    if !automated && !is_report(&top) {
+        return None;
+    }
     let limits = Limits::default();
     let mut scan = Scan::new(&limits, hash_only);
     let msg = crate::parse(&mut scan, raw);
-    let (top, _) = header::split(raw);
     let status_parts: Vec<&Attachment<'x>> = msg
         .attachments
         .iter()
         .filter(|a| has_type(a, STATUS_TYPES))
         .collect();
     let standard = is_delivery_report(&top) || !status_parts.is_empty();
-    if !standard && !automated_sender(&top, &msg, mail_from) {
+    if !standard && !automated {
         return None;
     }
     let original_headers = msg
@@ -260,6 +269,13 @@ fn has_type(a: &Attachment<'_>, types: &[&str]) -> bool {
         .is_some_and(|t| types.contains(&t))
 }
 
+/// `multipart/report` (of any report type) in any of the top Content-Type fields.
+fn is_report(top: &[RawHeader<'_>]) -> bool {
+    top.iter()
+        .filter(|h| h.name == "content-type")
+        .any(|h| Structured::parse(h.value).value == "multipart/report")
+}
+
 /// `multipart/report` with `report-type=delivery-status` (RFC 3464) in any of the top Content-Type fields.
 fn is_delivery_report(top: &[RawHeader<'_>]) -> bool {
     top.iter()
@@ -277,7 +293,11 @@ fn is_delivery_report(top: &[RawHeader<'_>]) -> bool {
 
 /// Null envelope sender, MAILER-DAEMON or postmaster in the envelope (Return-Path when the envelope is not
 /// given) or in From, or a list manager's admin address on mail with list fields.
-fn automated_sender(top: &[RawHeader<'_>], msg: &Message<'_>, mail_from: Option<&str>) -> bool {
+fn automated_sender(
+    top: &[RawHeader<'_>],
+    from: Option<&Mailbox>,
+    mail_from: Option<&str>,
+) -> bool {
     let list_mail = top.iter().any(|h| LIST_HEADERS.contains(&h.name.as_str()));
     let envelope = match mail_from {
         Some(m) => Some(m.to_owned()),
@@ -292,7 +312,7 @@ fn automated_sender(top: &[RawHeader<'_>], msg: &Message<'_>, mail_from: Option<
             return true;
         }
     }
-    match msg.from.as_ref() {
+    match from {
         Some(f) if !f.address.is_empty() => automated_address(&f.address, list_mail),
         // `From: MAILER-DAEMON <>`: a null address, as bounces write it.
         _ => top
