@@ -73,13 +73,14 @@ pub fn decode<'a>(label: Option<&str>, bytes: &'a [u8]) -> Cow<'a, str> {
     }
 }
 
-/// Decodes bytes of unknown charset.
+/// Decodes bytes of unknown charset. ISO-2022-JP is tried first: it is 7-bit, so it is valid UTF-8 too, and
+/// taken for UTF-8 it would keep its escapes (raw JIS header values are common in older Japanese mail).
 pub fn guess(bytes: &[u8]) -> Cow<'_, str> {
+    if bytes.contains(&0x1b) && has_jis_escape(bytes) {
+        return ISO_2022_JP.decode_without_bom_handling(bytes).0;
+    }
     if let Ok(s) = std::str::from_utf8(bytes) {
         return Cow::Borrowed(s);
-    }
-    if has_jis_escape(bytes) {
-        return ISO_2022_JP.decode_without_bom_handling(bytes).0;
     }
     // Shift_JIS lead bytes 0x81-0x9F never occur in EUC-JP; without them EUC-JP is the better first guess.
     let order = if bytes.iter().any(|b| (0x80..=0xa0).contains(b)) {
@@ -98,6 +99,14 @@ pub fn guess(bytes: &[u8]) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn raw_iso_2022_jp_is_decoded_though_it_is_valid_utf8() {
+        let (jis, _, _) = ISO_2022_JP.encode("請求書の件");
+        assert!(std::str::from_utf8(&jis).is_ok());
+        assert_eq!(guess(&jis), "請求書の件");
+        assert_eq!(guess("請求書 plain UTF-8".as_bytes()), "請求書 plain UTF-8");
+    }
 
     #[test]
     fn japanese_aliases_map() {

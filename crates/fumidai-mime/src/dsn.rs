@@ -496,13 +496,10 @@ fn read_recipients(data: &[u8], out: &mut Vec<BouncedRecipient>) {
     }
 }
 
-/// A field value unfolded, RFC 2047- and charset-decoded, trimmed, cut to [`MAX_VALUE`] bytes.
-/// Raw ISO-2022-JP (Domino writes its Diagnostic-Code so) is decoded first: it is valid ASCII, so the
-/// guess inside [`header::decode_words`] would keep its escapes as they are.
+/// A field value unfolded, RFC 2047- and charset-decoded (raw ISO-2022-JP too: Domino writes its
+/// Diagnostic-Code so), trimmed, cut to [`MAX_VALUE`] bytes.
 fn field_text(h: &RawHeader<'_>) -> String {
-    let unfolded = h.unfolded();
-    let text = charset::decode(None, &unfolded);
-    let mut v = header::decode_words(text.as_bytes()).trim().to_owned();
+    let mut v = header::decode_words(&h.unfolded()).trim().to_owned();
     if v.len() > MAX_VALUE {
         let mut cut = MAX_VALUE;
         while !v.is_char_boundary(cut) {
