@@ -32,9 +32,9 @@
 //! Migrations are SQL files per backend under `src/migrations/{sqlite,postgres}/NNNN_name.sql`, embedded in the
 //! binary and applied in order, each in its own transaction, recorded in `schema_migrations (version, name,
 //! applied_at)`. Applying is idempotent; on PostgreSQL a session advisory lock (keyed by the schema) makes nodes
-//! that start together apply each step once. New tables (quarantine, events, alert cases, outbound watch) are new
-//! steps, their SQL text per backend in `src/sqlite/` and `src/postgres/`; query bodies that differ only in
-//! dialect (run, bind, map rows) are shared, generic over sqlx's `Database`, in `src/sql.rs`.
+//! that start together apply each step once. New tables (quarantine, events, alert cases, outbound watch, API
+//! access) are new steps, their SQL text per backend in `src/sqlite/` and `src/postgres/`; query bodies that differ
+//! only in dialect (run, bind, map rows) are shared, generic over sqlx's `Database`, in `src/sql.rs`.
 //!
 //! Exchange history (step 1):
 //! - `address_exchange (local_address, external_address)` — primary key, so a lookup is one B-tree probe.
@@ -62,6 +62,9 @@
 //! Outbound watch (step 7, see [`outbound`]): `outbound_bucket` (per account and minute, upserted by every node;
 //! indexed by minute), `outbound_account` (held or not, the last hold and release) and `sent_message` (delivered
 //! Message-IDs, indexed by `sent_at`).
+//!
+//! API access (step 8, see [`access`]): `api_token` (the SHA-256 of each secret, unique, never the secret; scopes
+//! as space-separated words) and `audit_log` (ids from AUTOINCREMENT / BIGSERIAL; indexed by `at`).
 //!
 //! Addresses are trimmed, lower-cased and their domains IDNA-encoded (`info@例え.jp` → `info@xn--r8jz45g.jp`)
 //! before they are stored or looked up; exchanges whose addresses are not `local@domain` are skipped.
@@ -102,6 +105,7 @@
 
 use async_trait::async_trait;
 
+pub mod access;
 pub mod alerts;
 mod batch;
 pub mod feeds;
@@ -115,6 +119,7 @@ pub mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use access::{ApiToken, AuditEntry, AuditFilter};
 pub use alerts::{
     AuthCheck, Case, CaseFilter, CaseRules, CaseState, EventKind, EventRecorded,
     IndustryEnterprises, Notification, Organisation, Sample, SampleAttachment, SpringboardEvent,
@@ -141,7 +146,7 @@ pub struct Exchange {
 }
 
 /// What the store knows of one level (address pair or organisation/domain pair).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PairHistory {
     pub first_seen: i64,
     pub last_seen: i64,
@@ -153,14 +158,14 @@ pub struct PairHistory {
 }
 
 /// History for a (local, external) pair at the address and the domain level.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Lookup {
     pub address: Option<PairHistory>,
     pub domain: Option<PairHistory>,
 }
 
 /// An exempt sender: an address or a whole domain.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct WhitelistEntry {
     /// `user@example.jp` or `example.jp`.
     pub pattern: String,
@@ -186,8 +191,9 @@ pub enum StoreError {
     Database(String),
     #[error("invalid store location {0:?}: expected a SQLite file path or a postgres:// URL")]
     BadLocation(String),
-    /// `quarantine_put` with an id already stored (nothing was written; the item stays as it was).
-    #[error("quarantine item {0} already exists")]
+    /// `quarantine_put` or `token_create` with an id (or a token hash) already stored, given here by the id
+    /// (nothing was written; what is stored stays as it was).
+    #[error("{0} already exists")]
     Duplicate(String),
     /// A quarantined original whose bytes do not match the size and SHA-256 stored with them.
     #[error("damaged: {0}")]
@@ -340,6 +346,29 @@ pub trait Store: Send + Sync {
     async fn sent_lookup(&self, message_ids: &[String]) -> Result<Vec<SentMessage>, StoreError>;
     /// When the oldest remembered message was sent: bounces of older mail cannot be judged.
     async fn sent_since(&self) -> Result<Option<i64>, StoreError>;
+
+    // API tokens and the audit log (see [`access`]).
+
+    /// Stores a new token in one statement. An id or hash already stored is [`StoreError::Duplicate`] (with the
+    /// id) and writes nothing; an id that is not 1–32 characters of `[A-Za-z0-9_-]`, a name that is empty or over
+    /// 200 characters, a hash that is not 64 lower-case hex digits or a scope that is not 1–40 characters of
+    /// `[a-z:_]` is refused.
+    async fn token_create(&self, token: &ApiToken) -> Result<(), StoreError>;
+    /// The token whose secret hashes to `token_hash` (exact match on the lower-case hex), revoked or not (the
+    /// caller checks).
+    async fn token_by_hash(&self, token_hash: &str) -> Result<Option<ApiToken>, StoreError>;
+    /// Sets `last_used_at` of token `id` to `at` (nothing when there is no such token).
+    async fn token_used(&self, id: &str, at: i64) -> Result<(), StoreError>;
+    /// Every token, newest `created_at` first, then by id (bytewise).
+    async fn tokens(&self) -> Result<Vec<ApiToken>, StoreError>;
+    /// Revokes token `id` at `at`; false when there is no such token or it was revoked already.
+    async fn token_revoke(&self, id: &str, at: i64) -> Result<bool, StoreError>;
+    /// Appends an entry (its `id` is ignored) and returns the id given to it, distinct across every store handle
+    /// and node.
+    async fn audit_record(&self, entry: &AuditEntry) -> Result<i64, StoreError>;
+    /// Entries matching `filter` (`since` inclusive, `until` exclusive, actor and action exact), newest first (the
+    /// same second: greater id first), at most its limit.
+    async fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError>;
 
     /// Registrable domains the organisation has *sent* mail to: the safer list for look-alike checks (a domain
     /// that only ever wrote to us proves nothing). Added after the first contract; the default says so.

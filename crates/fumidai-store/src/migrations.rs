@@ -37,6 +37,7 @@ pub const SQLITE: &[Migration] = &[
     migration!("sqlite", 5, "0005", "springboard_alerts"),
     migration!("sqlite", 6, "0006", "threat_feeds"),
     migration!("sqlite", 7, "0007", "outbound_watch"),
+    migration!("sqlite", 8, "0008", "api_access"),
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -47,6 +48,7 @@ pub const POSTGRES: &[Migration] = &[
     migration!("postgres", 5, "0005", "springboard_alerts"),
     migration!("postgres", 6, "0006", "threat_feeds"),
     migration!("postgres", 7, "0007", "outbound_watch"),
+    migration!("postgres", 8, "0008", "api_access"),
 ];
 
 /// Highest version in a list.
@@ -68,7 +70,7 @@ mod tests {
         for list in [SQLITE, POSTGRES] {
             assert!(list.windows(2).all(|w| w[0].version < w[1].version));
         }
-        assert_eq!(latest(SQLITE), 7);
+        assert_eq!(latest(SQLITE), 8);
     }
 
     /// A store at step 2 that has counted an exchange: after step 3 re-ordered the dedup keys, recording that

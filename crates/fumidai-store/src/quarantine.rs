@@ -27,8 +27,9 @@ pub const DEFAULT_LIST_LIMIT: u32 = 1_000;
 /// Longest id accepted: a generated one is 28 characters.
 const MAX_ID_LEN: usize = 64;
 
-/// What is kept with a quarantined original (everything but the bytes).
-#[derive(Debug, Clone, PartialEq)]
+/// What is kept with a quarantined original (everything but the bytes). Serialises without the report (it is
+/// JSON text already: a caller that shows it parses it).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct QuarantineMeta {
     /// From [`QuarantineId::generate`]; the caller makes it first, as the sanitised message's notices cite it.
     pub id: String,
@@ -51,13 +52,16 @@ pub struct QuarantineMeta {
     /// Finding ids, for filtering.
     pub findings: Vec<String>,
     /// The whole scan report as JSON (opaque to the store).
+    #[serde(skip_serializing)]
     pub report_json: String,
 }
 
 /// A quarantined item as listed: its meta, the size and SHA-256 (lower-case hex) of the original, and every release,
-/// oldest first (empty while never released; the latest is `released.last()`).
-#[derive(Debug, Clone, PartialEq)]
+/// oldest first (empty while never released; the latest is `released.last()`). Serialises as one flat object:
+/// the meta's fields, then `size`, `sha256` and `released`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct QuarantineItem {
+    #[serde(flatten)]
     pub meta: QuarantineMeta,
     pub size: u64,
     pub sha256: String,
@@ -65,7 +69,7 @@ pub struct QuarantineItem {
 }
 
 /// One release of an item.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Release {
     /// Unix seconds, UTC.
     pub at: i64,

@@ -1,6 +1,7 @@
 //! PostgreSQL backend, for several nodes sharing one history. Writes are single statements (atomic on their own),
 //! so concurrent nodes never double-count and never see half a batch.
 
+mod access;
 mod alerts;
 mod feeds;
 mod history;
@@ -13,6 +14,7 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, PgConnection};
 
+use crate::access::{ApiToken, AuditEntry, AuditFilter};
 use crate::alerts::{
     Case, CaseFilter, CaseRules, CaseState, EventRecorded, IndustryEnterprises, Notification,
     Organisation, SpringboardEvent,
@@ -381,5 +383,33 @@ impl Store for PgStore {
 
     async fn sent_since(&self) -> Result<Option<i64>, StoreError> {
         crate::outbound::sent_since(&self.pool, &outbound::SQL).await
+    }
+
+    async fn token_create(&self, token: &ApiToken) -> Result<(), StoreError> {
+        crate::access::token_create(&self.pool, &access::SQL, token).await
+    }
+
+    async fn token_by_hash(&self, token_hash: &str) -> Result<Option<ApiToken>, StoreError> {
+        crate::access::token_by_hash(&self.pool, &access::SQL, token_hash).await
+    }
+
+    async fn token_used(&self, id: &str, at: i64) -> Result<(), StoreError> {
+        crate::access::token_used(&self.pool, &access::SQL, id, at).await
+    }
+
+    async fn tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        crate::access::tokens(&self.pool, &access::SQL).await
+    }
+
+    async fn token_revoke(&self, id: &str, at: i64) -> Result<bool, StoreError> {
+        crate::access::token_revoke(&self.pool, &access::SQL, id, at).await
+    }
+
+    async fn audit_record(&self, entry: &AuditEntry) -> Result<i64, StoreError> {
+        crate::access::audit_record(&self.pool, &access::SQL, entry).await
+    }
+
+    async fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
+        crate::access::audit_log(&self.pool, &access::SQL, filter).await
     }
 }

@@ -4,6 +4,7 @@
 //! The connections are held here rather than in a sqlx pool: the pool pings a connection's thread each time one
 //! is handed back (a round trip and a spawned task per query), and a local file does not drop connections.
 
+mod access;
 mod alerts;
 mod checkpoint;
 mod feeds;
@@ -22,6 +23,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, Sq
 use sqlx::Connection;
 use tokio::sync::{Mutex, MutexGuard};
 
+use crate::access::{ApiToken, AuditEntry, AuditFilter};
 use crate::alerts::{
     Case, CaseFilter, CaseRules, CaseState, EventRecorded, IndustryEnterprises, Notification,
     Organisation, SpringboardEvent,
@@ -464,6 +466,42 @@ impl Store for SqliteStore {
 
     async fn sent_since(&self) -> Result<Option<i64>, StoreError> {
         crate::outbound::sent_since(&mut *self.readers.get().await, &outbound::SQL).await
+    }
+
+    async fn token_create(&self, token: &ApiToken) -> Result<(), StoreError> {
+        let mut writer = self.writer.lock().await;
+        let mut conn = writer.connection().await;
+        crate::access::token_create(&mut *conn, &access::SQL, token).await
+    }
+
+    async fn token_by_hash(&self, token_hash: &str) -> Result<Option<ApiToken>, StoreError> {
+        crate::access::token_by_hash(&mut *self.readers.get().await, &access::SQL, token_hash).await
+    }
+
+    async fn token_used(&self, id: &str, at: i64) -> Result<(), StoreError> {
+        let mut writer = self.writer.lock().await;
+        let mut conn = writer.connection().await;
+        crate::access::token_used(&mut *conn, &access::SQL, id, at).await
+    }
+
+    async fn tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        crate::access::tokens(&mut *self.readers.get().await, &access::SQL).await
+    }
+
+    async fn token_revoke(&self, id: &str, at: i64) -> Result<bool, StoreError> {
+        let mut writer = self.writer.lock().await;
+        let mut conn = writer.connection().await;
+        crate::access::token_revoke(&mut *conn, &access::SQL, id, at).await
+    }
+
+    async fn audit_record(&self, entry: &AuditEntry) -> Result<i64, StoreError> {
+        let mut writer = self.writer.lock().await;
+        let mut conn = writer.connection().await;
+        crate::access::audit_record(&mut *conn, &access::SQL, entry).await
+    }
+
+    async fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
+        crate::access::audit_log(&mut *self.readers.get().await, &access::SQL, filter).await
     }
 }
 
