@@ -33,6 +33,8 @@ pub struct Config {
     pub quarantine: QuarantineConfig,
     /// The milter daemon (`fumidai milter`): sockets, direction, per-message limits.
     pub milter: MilterConfig,
+    /// `fumidai serve`: the HTTP API (and the milter in the same process).
+    pub server: ServerConfig,
     /// Springboard alerts: events, cases, the collector and notices (`[alerts]`, see fumidai-alerts).
     pub alerts: AlertsConfig,
     /// The watch on outbound mail: per-account thresholds, sent Message-IDs, backscatter (`[outbound]`, see
@@ -118,6 +120,25 @@ impl Default for QuarantineConfig {
         QuarantineConfig {
             retention_days: 30,
             release_relay: String::new(),
+        }
+    }
+}
+
+/// `[server]`: `fumidai serve`, the HTTP API, with the milter in the same process.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// `HOST:PORT` of the HTTP API. Plain HTTP: put TLS in front (a reverse proxy) when it leaves the host.
+    pub listen: String,
+    /// Run the milter ([milter]) in the same process.
+    pub milter: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "127.0.0.1:10080".into(),
+            milter: true,
         }
     }
 }
@@ -306,6 +327,12 @@ impl Config {
         }
         self.alerts.validate().map_err(ConfigError::Invalid)?;
         self.outbound.validate().map_err(ConfigError::Invalid)?;
+        if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err(ConfigError::Invalid(format!(
+                "server.listen {:?}: expected HOST:PORT with a numeric host, e.g. \"127.0.0.1:10080\"",
+                self.server.listen
+            )));
+        }
         let l = &self.limits;
         for (name, value) in [
             ("max_depth", u64::from(l.max_depth)),

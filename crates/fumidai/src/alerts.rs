@@ -12,9 +12,10 @@ use fumidai_alerts::collector::{self, Collector};
 use fumidai_alerts::directory::{parse_directory, Directory};
 use fumidai_alerts::forward::Forwarder;
 use fumidai_alerts::notice::{case_reference, jst, utc};
-use fumidai_alerts::{Case, CaseFilter, CaseState, EventKind};
+use fumidai_alerts::{CaseFilter, CaseState, EventKind};
 use fumidai_core::unix_now;
 use fumidai_engine::Config;
+use fumidai_server::views::CaseView;
 use fumidai_store::Store;
 use serde_json::json;
 
@@ -175,7 +176,7 @@ async fn list(store: &dyn Store, args: &ListArgs) -> anyhow::Result<ExitCode> {
         .await?;
     if args.json {
         for case in &cases {
-            println!("{}", case_json(case, false));
+            println!("{}", serde_json::to_string(&CaseView::listed(case))?);
         }
     } else {
         println!("ID\tSTATE\tKIND\tORGANISATION\tEVENTS\tLAST SEEN (JST)");
@@ -199,7 +200,7 @@ async fn show(store: &dyn Store, id: i64, json: bool) -> anyhow::Result<ExitCode
         bail!("no case {id}");
     };
     if json {
-        println!("{}", case_json(&case, true));
+        println!("{}", serde_json::to_string(&CaseView::shown(&case))?);
         return Ok(ExitCode::SUCCESS);
     }
     println!(
@@ -267,28 +268,6 @@ async fn show(store: &dyn Store, id: i64, json: bool) -> anyhow::Result<ExitCode
         println!("    why: {}", s.reason);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn case_json(case: &Case, samples: bool) -> serde_json::Value {
-    let mut value = json!({
-        "id": case.id,
-        "organisation": case.organisation,
-        "kind": case.kind,
-        "state": case.state,
-        "first_seen": case.first_seen,
-        "last_seen": case.last_seen,
-        "first_seen_jst": jst(case.first_seen),
-        "last_seen_jst": jst(case.last_seen),
-        "event_count": case.event_count,
-        "source_ips": case.source_ips,
-        "sites": case.sites,
-        "reopened": case.reopened,
-        "last_notified_at": case.last_notified_at,
-    });
-    if samples {
-        value["samples"] = json!(case.samples);
-    }
-    value
 }
 
 async fn set_state(store: &dyn Store, id: i64, state: CaseState) -> anyhow::Result<ExitCode> {

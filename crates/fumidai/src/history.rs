@@ -1,13 +1,14 @@
 //! `fumidai history` (import, lookup) and `fumidai whitelist`: thin over fumidai-history and the store.
 
-use anyhow::{bail, Context};
+use anyhow::{anyhow, bail, Context};
 use clap::{Subcommand, ValueEnum};
-use fumidai_engine::{Config, ExchangeHistory, Parties};
+use fumidai_engine::Config;
 use fumidai_history::import::{
     maildir_files, record_all, time::parse_rfc3339, CsvPairs, ImportStats, Maildir, Mbox,
     PostfixLog, PostfixOptions,
 };
 use fumidai_history::HistoryConfig;
+use fumidai_server::views::{history_lookup, whitelist_pattern};
 use fumidai_store::{Store, WhitelistEntry};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -329,73 +330,17 @@ fn modified_year(path: &Path) -> anyhow::Result<i32> {
     Ok(i32::try_from(year).unwrap_or(1970))
 }
 
-#[derive(Serialize)]
-struct LookupOut<'a> {
-    sender: &'a str,
-    at: i64,
-    whitelisted: bool,
-    days_since_last: Option<i64>,
-    matched_level: Option<fumidai_history::Level>,
-    findings: &'a [fumidai_core::Finding],
-    pairs: Vec<PairOut<'a>>,
-}
-
-#[derive(Serialize)]
-struct PairOut<'a> {
-    local: &'a str,
-    address: Option<HistoryOut>,
-    domain: Option<HistoryOut>,
-}
-
-#[derive(Serialize)]
-struct HistoryOut {
-    first_seen: i64,
-    last_seen: i64,
-    outbound_count: u64,
-    inbound_count: u64,
-    last_outbound: Option<i64>,
-    last_inbound: Option<i64>,
-}
-
-impl From<&fumidai_store::PairHistory> for HistoryOut {
-    fn from(h: &fumidai_store::PairHistory) -> Self {
-        HistoryOut {
-            first_seen: h.first_seen,
-            last_seen: h.last_seen,
-            outbound_count: h.outbound_count,
-            inbound_count: h.inbound_count,
-            last_outbound: h.last_outbound,
-            last_inbound: h.last_inbound,
-        }
-    }
-}
-
 async fn lookup(config: &Config, args: &LookupArgs) -> anyhow::Result<ExitCode> {
-    let history = ExchangeHistory::open(config).await?;
+    let store = fumidai_store::open(&config.store.location()).await?;
     let at = args.at.unwrap_or_else(fumidai_core::unix_now);
-    let parties = Parties {
-        sender: Some(args.sender.clone()),
-        recipients: args.to.clone(),
-    };
-    let a = history.assess(&parties, at).await?;
-    let mut pairs = Vec::new();
-    for local in &args.to {
-        let l = history.store().lookup(local, &args.sender).await?;
-        pairs.push(PairOut {
-            local,
-            address: l.address.as_ref().map(HistoryOut::from),
-            domain: l.domain.as_ref().map(HistoryOut::from),
-        });
-    }
-    let out = LookupOut {
-        sender: &args.sender,
+    let out = history_lookup(
+        store.as_ref(),
+        &config.history(),
+        &args.sender,
+        &args.to,
         at,
-        whitelisted: a.whitelisted,
-        days_since_last: a.days_since_last,
-        matched_level: a.matched_level,
-        findings: &a.findings,
-        pairs,
-    };
+    )
+    .await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
@@ -413,7 +358,7 @@ async fn lookup(config: &Config, args: &LookupArgs) -> anyhow::Result<ExitCode> 
             _ => println!("  no counted exchange"),
         }
         for p in &out.pairs {
-            let show = |h: &Option<HistoryOut>| {
+            let show = |h: &Option<fumidai_store::PairHistory>| {
                 h.as_ref().map_or("none".to_owned(), |h| {
                     format!("{} out / {} in", h.outbound_count, h.inbound_count)
                 })
@@ -425,7 +370,7 @@ async fn lookup(config: &Config, args: &LookupArgs) -> anyhow::Result<ExitCode> 
                 show(&p.domain)
             );
         }
-        for f in out.findings {
+        for f in &out.findings {
             println!("  {} ({}): {}", f.id, f.score, f.detail);
         }
     }
@@ -438,7 +383,7 @@ pub fn run_whitelist(config: &Config, cmd: &WhitelistCommand) -> anyhow::Result<
         let store = fumidai_store::open(&config.store.location()).await?;
         match cmd {
             WhitelistCommand::Add { pattern, comment } => {
-                let pattern = whitelist_pattern(pattern)?;
+                let pattern = whitelist_pattern(pattern).map_err(|e| anyhow!(e))?;
                 store
                     .whitelist_add(&WhitelistEntry {
                         pattern: pattern.clone(),
@@ -450,7 +395,8 @@ pub fn run_whitelist(config: &Config, cmd: &WhitelistCommand) -> anyhow::Result<
                 Ok(ExitCode::SUCCESS)
             }
             WhitelistCommand::Remove { pattern } => {
-                if store.whitelist_remove(&whitelist_pattern(pattern)?).await? {
+                let key = whitelist_pattern(pattern).map_err(|e| anyhow!(e))?;
+                if store.whitelist_remove(&key).await? {
                     println!("removed {pattern}");
                     Ok(ExitCode::SUCCESS)
                 } else {
@@ -461,21 +407,7 @@ pub fn run_whitelist(config: &Config, cmd: &WhitelistCommand) -> anyhow::Result<
             WhitelistCommand::List { json } => {
                 let entries = store.whitelist().await?;
                 if *json {
-                    #[derive(Serialize)]
-                    struct Entry<'a> {
-                        pattern: &'a str,
-                        comment: &'a str,
-                        added_at: i64,
-                    }
-                    let rows: Vec<Entry> = entries
-                        .iter()
-                        .map(|e| Entry {
-                            pattern: &e.pattern,
-                            comment: &e.comment,
-                            added_at: e.added_at,
-                        })
-                        .collect();
-                    println!("{}", serde_json::to_string_pretty(&rows)?);
+                    println!("{}", serde_json::to_string_pretty(&entries)?);
                 } else {
                     for e in &entries {
                         println!("{}\t{}", e.pattern, e.comment);
@@ -485,24 +417,4 @@ pub fn run_whitelist(config: &Config, cmd: &WhitelistCommand) -> anyhow::Result<
             }
         }
     })
-}
-
-/// A whitelist pattern: `user@domain` or `domain` (a leading `@` or `*.` is dropped), lower-cased.
-fn whitelist_pattern(raw: &str) -> anyhow::Result<String> {
-    let p = raw.trim().to_lowercase();
-    let p = p
-        .strip_prefix("*.")
-        .or_else(|| p.strip_prefix('@'))
-        .unwrap_or(&p)
-        .to_owned();
-    let domain = p.rsplit('@').next().unwrap_or("");
-    if p.is_empty()
-        || p.matches('@').count() > 1
-        || !domain.contains('.')
-        || p.chars()
-            .any(|c| c.is_whitespace() || c == ',' || c == '<' || c == '>')
-    {
-        bail!("{raw:?} is neither an address (user@example.jp) nor a domain (example.jp)");
-    }
-    Ok(p)
 }

@@ -11,6 +11,7 @@ mod output;
 mod quarantine;
 mod report;
 mod scan;
+mod serve;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -79,6 +80,12 @@ enum Command {
     /// Run the collector that receives springboard events from other fumidai nodes
     /// (`[alerts] collector_listen`, `collector_tokens`).
     Collector,
+    /// Run the HTTP API ([server] listen; the OpenAPI document is at /api/openapi.json) and, with [server]
+    /// milter, the milter in the same process.
+    Serve,
+    /// Tokens for the HTTP API (scopes; the secret is shown once).
+    #[command(subcommand)]
+    Token(serve::TokenCommand),
 }
 
 #[derive(Subcommand)]
@@ -118,7 +125,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // The daemon logs a line per message; the other commands only what goes wrong.
     init_logging(
-        if matches!(cli.command, Command::Milter | Command::Collector) {
+        if matches!(
+            cli.command,
+            Command::Milter | Command::Collector | Command::Serve
+        ) {
             "info"
         } else {
             "warn"
@@ -164,6 +174,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Collector => alerts::collect(&configured()?),
         Command::Feeds(cmd) => feeds::run(&configured()?, &cmd),
         Command::Outbound(cmd) => outbound::run(&configured()?, &cmd),
+        Command::Serve => serve::serve(source),
+        Command::Token(cmd) => serve::token(&configured()?, &cmd),
         Command::Milter => {
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -208,6 +220,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                 );
                 println!("  milter: {}", milter.describe());
+                println!(
+                    "  server: HTTP API on {}, {}",
+                    config.server.listen,
+                    if config.server.milter {
+                        "with the milter (fumidai serve)"
+                    } else {
+                        "without the milter"
+                    }
+                );
                 let alerts = &config.alerts;
                 println!(
                     "  alerts: {}{}, collector {}",

@@ -5,6 +5,7 @@
 use clap::Subcommand;
 use fumidai_engine::Config;
 use fumidai_history::import::time::format_utc;
+use fumidai_server::views::AccountReleaseView;
 use serde_json::json;
 use std::process::ExitCode;
 
@@ -91,10 +92,13 @@ async fn run_async(config: &Config, cmd: &OutboundCommand) -> anyhow::Result<Exi
             let by = by.clone().unwrap_or_else(crate::quarantine::operator);
             let released = store.outbound_release(account, now, &by).await?;
             if *json {
-                println!(
-                    "{}",
-                    json!({"account": account, "released": released, "by": by, "at": now})
-                );
+                let view = AccountReleaseView {
+                    account,
+                    released,
+                    by: &by,
+                    at: now,
+                };
+                println!("{}", serde_json::to_string(&view)?);
             } else if released {
                 println!("{account}: released by {by}; its mail is sent again, counted from now");
             } else {

@@ -8,7 +8,8 @@ use fumidai_act::{read_original, release, ReleaseTarget};
 use fumidai_core::unix_now;
 use fumidai_engine::Config;
 use fumidai_history::import::time::format_utc;
-use fumidai_store::{QuarantineFilter, QuarantineItem, Store};
+use fumidai_server::views::{QuarantineItemView, ReleaseView};
+use fumidai_store::{QuarantineFilter, Store};
 use serde_json::json;
 use std::io::Write;
 use std::path::PathBuf;
@@ -110,7 +111,7 @@ pub fn run(config: &Config, cmd: &QuarantineCommand) -> anyhow::Result<ExitCode>
                 let by = by.clone().unwrap_or_else(operator);
                 let done = release(store.as_ref(), id, &target, &by, unix_now()).await?;
                 if *json {
-                    println!("{}", json!({"id": id, "released_to": done.to, "by": done.by, "at": done.at}));
+                    println!("{}", serde_json::to_string(&ReleaseView::new(id, &done))?);
                 } else {
                     println!("{id}: released to {} by {}", done.to, done.by);
                 }
@@ -171,7 +172,7 @@ async fn list(store: &dyn Store, args: &ListArgs) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     for item in &items {
         if args.json {
-            serde_json::to_writer(&mut out, &item_json(item, false))?;
+            serde_json::to_writer(&mut out, &QuarantineItemView::listed(item))?;
             writeln!(out)?;
         } else {
             let m = &item.meta;
@@ -204,7 +205,10 @@ async fn show(store: &dyn Store, id: &str, json: bool, raw: bool) -> anyhow::Res
         return Ok(ExitCode::SUCCESS);
     }
     if json {
-        println!("{}", serde_json::to_string_pretty(&item_json(&item, true))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&QuarantineItemView::shown(&item))?
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let m = &item.meta;
@@ -242,32 +246,4 @@ async fn show(store: &dyn Store, id: &str, json: bool, raw: bool) -> anyhow::Res
         );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn item_json(item: &QuarantineItem, with_report: bool) -> serde_json::Value {
-    let m = &item.meta;
-    let mut v = json!({
-        "id": m.id,
-        "received_at": m.received_at,
-        "direction": m.direction,
-        "mail_from": m.mail_from,
-        "rcpt_to": m.rcpt_to,
-        "from": m.from,
-        "subject": m.subject,
-        "message_id": m.message_id,
-        "verdict": m.verdict,
-        "score": m.score,
-        "action": m.action,
-        "reason": m.reason,
-        "findings": m.findings,
-        "size": item.size,
-        "sha256": item.sha256,
-        "released": item.released.iter().map(|r| json!({"at": r.at, "by": r.by, "to": r.to})).collect::<Vec<_>>(),
-    });
-    if with_report {
-        if let Ok(report) = serde_json::from_str::<serde_json::Value>(&m.report_json) {
-            v["report"] = report;
-        }
-    }
-    v
 }

@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use fumidai_alerts::report::{build, Lang, Month, Period};
+use fumidai_alerts::report::{Lang, Month};
 use fumidai_core::unix_now;
 use fumidai_engine::Config;
 use std::path::PathBuf;
@@ -45,17 +45,10 @@ pub fn run(config: &Config, args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let rt = crate::runtime()?;
     let report = rt.block_on(async {
         let store = fumidai_store::open(&config.store.location()).await?;
-        let until = args.until.unwrap_or_else(|| Month::of(unix_now()));
-        // Every notice from the first ever: an organisation first notified before the period must not count in it.
-        let notifications = store.notifications(0, until.next().start()).await?;
-        let since = args
-            .since
-            .or_else(|| notifications.first().map(|n| Month::of(n.sent_at)))
-            .unwrap_or(until);
-        let period = Period::new(since, until)?;
-        let directory = store.directory().await?;
-        let enterprises = store.industry_enterprises().await?;
-        anyhow::Ok(build(&notifications, &directory, &enterprises, period))
+        let report =
+            fumidai_server::views::statistics(store.as_ref(), args.since, args.until, unix_now())
+                .await?;
+        anyhow::Ok(report)
     })?;
     let lang = match args.lang {
         LangArg::En => Lang::En,

@@ -51,18 +51,23 @@ impl Daemon {
                 }
             })
             .collect();
+        Daemon::spawn(site, log_name, &args, "milter listening")
+    }
+
+    /// `fumidai ARGS`, its log (stderr) in the site's `log_name`, ready once the log says `ready`.
+    pub fn spawn(site: &Site, log_name: &str, args: &[&str], ready: &str) -> Daemon {
         let log = PathBuf::from(site.path(log_name));
         let child = Command::new(env!("CARGO_BIN_EXE_fumidai"))
-            .args(&args)
+            .args(args)
             .env("FUMIDAI_LOG", "info")
             .env("FUMIDAI_DATA_DIR", site.dir.path())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).expect("log file"))
             .spawn()
-            .expect("start fumidai milter");
+            .expect("start fumidai");
         let daemon = Daemon { child, log };
-        daemon.wait_log("milter listening", 1);
+        daemon.wait_log(ready, 1);
         daemon
     }
 
@@ -142,8 +147,14 @@ impl Drop for Daemon {
 
 /// A plain HTTP GET: (status code, body).
 pub fn http_get(addr: &str, path: &str) -> (u16, String) {
+    http_get_with(addr, path, &[])
+}
+
+/// An HTTP GET with more header fields (`Authorization: Bearer ...`): (status code, body).
+pub fn http_get_with(addr: &str, path: &str, headers: &[&str]) -> (u16, String) {
     let mut s = TcpStream::connect(addr).expect("connect to the HTTP listener");
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let more: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n{more}\r\n").unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     let code = out.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
