@@ -18,7 +18,7 @@ use fumidai_mime::dsn::Bounce;
 use fumidai_outbound::backscatter::check_bounce;
 use fumidai_outbound::sent::{check_references, is_own, sent_message};
 use fumidai_outbound::watch::{account_of, watch, Hold, Outgoing};
-use fumidai_store::registrable_domain_of;
+use fumidai_store::registrable_domain_of_address;
 
 /// The actor and the exchange history (whose store also holds the quarantine and the springboard
 /// cases), shared by every message a long-running front end handles.
@@ -198,11 +198,14 @@ impl Gateway {
         match arrival.direction {
             Direction::Outbound => {
                 if outcome.delivers() {
-                    self.remember_sent(&report, arrival, account.as_deref())
+                    self.remember_sent(&report, &parties, arrival, account.as_deref())
                         .await;
                 }
                 if let Some(hold) = held {
-                    raised.push(self.account_held(&original, &report, arrival, hold).await);
+                    raised.push(
+                        self.account_held(&original, &report, &parties, arrival, hold)
+                            .await,
+                    );
                 }
             }
             Direction::Inbound => match &bounce {
@@ -238,8 +241,7 @@ impl Gateway {
             .envelope
             .rcpt_to
             .iter()
-            .filter_map(|r| r.rsplit_once('@'))
-            .filter_map(|(_, d)| registrable_domain_of(d.trim_end_matches('>')))
+            .filter_map(|r| registrable_domain_of_address(r))
             .collect()
     }
 
@@ -285,6 +287,7 @@ impl Gateway {
     async fn remember_sent(
         &self,
         report: &MessageReport,
+        parties: &Parties,
         arrival: Arrival<'_>,
         account: Option<&str>,
     ) {
@@ -297,7 +300,7 @@ impl Gateway {
         let Some(sent) = sent_message(
             report.message_id.as_deref(),
             account.as_deref().unwrap_or_default(),
-            &arrival.envelope.rcpt_to,
+            &parties.recipients,
             arrival.at,
         ) else {
             return;
@@ -312,16 +315,15 @@ impl Gateway {
         &self,
         original: &[u8],
         report: &MessageReport,
+        parties: &Parties,
         arrival: Arrival<'_>,
         hold: Hold,
     ) -> Raised {
         tracing::warn!(account = %hold.account, reason = %hold.reason, "outbound account held");
-        let organisation = report
-            .from
+        let organisation = parties
+            .sender
             .as_deref()
-            .or(arrival.envelope.mail_from.as_deref())
-            .and_then(|a| a.rsplit_once('@'))
-            .and_then(|(_, d)| registrable_domain_of(d.trim_end_matches('>')));
+            .and_then(registrable_domain_of_address);
         let event = match (&self.springboard, organisation) {
             (Some(springboard), Some(organisation)) => {
                 let attribution = Attribution {
@@ -366,8 +368,7 @@ impl Gateway {
         let organisation = bounce
             .original_from
             .as_deref()
-            .and_then(|a| a.rsplit_once('@'))
-            .and_then(|(_, d)| registrable_domain_of(d))?;
+            .and_then(registrable_domain_of_address)?;
         tracing::warn!(organisation = %organisation, message_id = bounce.original_message_id.as_deref().unwrap_or_default(), "backscatter: a bounce of mail in our name that we never sent");
         let attribution = Attribution {
             kind: EventKind::Impersonation,

@@ -4,7 +4,7 @@
 
 use fumidai_core::Finding;
 use fumidai_mime::dsn::{self, Bounce};
-use fumidai_store::{registrable_domain_of, Store, StoreError};
+use fumidai_store::{registrable_domain_of_address, Store, StoreError};
 
 use crate::findings::BACKSCATTER;
 use crate::sent::is_own;
@@ -47,10 +47,7 @@ async fn backscatter(
         // Without the original's id, sender and date nothing can be told.
         return Ok(None);
     };
-    let ours = from
-        .rsplit_once('@')
-        .and_then(|(_, d)| registrable_domain_of(d))
-        .is_some_and(|d| is_own(&d, own_domains));
+    let ours = registrable_domain_of_address(from).is_some_and(|d| is_own(&d, own_domains));
     if !ours {
         return Ok(None);
     }

@@ -2,7 +2,9 @@
 //! our mail from an organisation we never sent it to is a stolen thread).
 
 use fumidai_core::Finding;
-use fumidai_store::{registrable_domain_of, SentMessage, Store, StoreError};
+use fumidai_store::{
+    registrable_domain_of, registrable_domain_of_address, SentMessage, Store, StoreError,
+};
 
 use crate::findings::HIJACKED_REPLY_REFERENCE;
 
@@ -20,8 +22,7 @@ pub fn sent_message(
     let mut recipient_domains: Vec<String> = Vec::new();
     for domain in recipients
         .iter()
-        .filter_map(|r| r.rsplit_once('@'))
-        .filter_map(|(_, d)| registrable_domain_of(d.trim_end_matches('>')))
+        .filter_map(|r| registrable_domain_of_address(r))
     {
         if recipient_domains.len() < MAX_RECIPIENT_DOMAINS && !recipient_domains.contains(&domain) {
             recipient_domains.push(domain);
@@ -53,10 +54,7 @@ pub async fn check_references(
     from: Option<&str>,
     own_domains: &[String],
 ) -> Result<Option<Finding>, StoreError> {
-    let Some(from_domain) = from
-        .and_then(|f| f.rsplit_once('@'))
-        .and_then(|(_, d)| registrable_domain_of(d))
-    else {
+    let Some(from_domain) = from.and_then(registrable_domain_of_address) else {
         return Ok(None);
     };
     if references.is_empty() || is_own(&from_domain, own_domains) {

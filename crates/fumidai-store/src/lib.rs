@@ -128,6 +128,7 @@ pub use feeds::{Indicator, IndicatorKind};
 pub use fumidai_core::Direction;
 pub use normalize::{
     normalize_address, normalize_domain, registrable_domain, registrable_domain_of,
+    registrable_domain_of_address,
 };
 pub use outbound::{AccountState, OutboundSeen, OutboundTally, OutboundTotals, SentMessage};
 pub use postgres::PgStore;

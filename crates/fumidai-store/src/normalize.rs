@@ -51,6 +51,17 @@ pub fn registrable_domain_of(domain: &str) -> Option<String> {
     normalize_domain(domain).map(|d| registrable_domain(&d))
 }
 
+/// The registrable domain of an address as written (`<taro@mail.example.co.jp>` → `example.co.jp`): the
+/// organisation it belongs to. `None` without an `@` or a usable domain.
+pub fn registrable_domain_of_address(address: &str) -> Option<String> {
+    let (_, domain) = address
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .rsplit_once('@')?;
+    registrable_domain_of(domain)
+}
+
 /// The domain part of a normalised address (everything after the last `@`).
 pub fn address_domain(address: &str) -> &str {
     address.rsplit_once('@').map_or(address, |(_, d)| d)

@@ -5,17 +5,8 @@
 mod common;
 
 use common::daemon::{http_get, http_get_with, repo, Daemon};
-use common::Site;
-use std::net::TcpListener;
+use common::{free_port, Site};
 use std::process::Command;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn token(site: &Site, name: &str, scopes: &[&str]) -> String {
     let mut args = vec!["token", "create", name, "--json"];

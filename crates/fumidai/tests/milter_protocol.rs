@@ -5,9 +5,9 @@
 mod common;
 
 use common::daemon::{http_get, Daemon, WAIT};
-use common::Site;
+use common::{free_port, Site};
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::unix::net::{UnixListener, UnixStream};
 
 /// A connection to the milter, over TCP or a unix socket.
@@ -17,14 +17,6 @@ impl Stream for UnixStream {}
 
 /// Every protocol flag an MTA can offer (Postfix 3.7 offers these and more).
 const OFFER_ALL: u32 = 0x001F_FFFF;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 struct Milter {
     daemon: Daemon,

@@ -62,6 +62,14 @@ impl Site {
     }
 }
 
+/// A loopback port free right now (the kernel's pick).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
 /// JSON Lines output, one value per line.
 pub fn json_lines(out: &str) -> Vec<serde_json::Value> {
     out.lines()
