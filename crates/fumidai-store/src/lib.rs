@@ -108,6 +108,7 @@ use async_trait::async_trait;
 pub mod access;
 pub mod alerts;
 mod batch;
+pub mod console;
 pub mod feeds;
 pub mod migrations;
 pub mod normalize;
@@ -116,10 +117,12 @@ pub mod postgres;
 pub mod quarantine;
 mod sql;
 pub mod sqlite;
+pub mod traffic;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use access::{ApiToken, AuditEntry, AuditFilter};
+pub use console::{ConsoleSession, ConsoleUser, Role};
 pub use alerts::{
     AuthCheck, Case, CaseFilter, CaseRules, CaseState, EventKind, EventRecorded,
     IndustryEnterprises, Notification, Organisation, Sample, SampleAttachment, SpringboardEvent,
@@ -134,6 +137,7 @@ pub use outbound::{AccountState, OutboundSeen, OutboundTally, OutboundTotals, Se
 pub use postgres::PgStore;
 pub use quarantine::{QuarantineFilter, QuarantineId, QuarantineItem, QuarantineMeta, Release};
 pub use sqlite::SqliteStore;
+pub use traffic::{FindingCount, Traffic, TrafficCount};
 
 /// One exchange between a local and an external address at a time (Unix seconds, UTC).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -371,6 +375,107 @@ pub trait Store: Send + Sync {
     /// same second: greater id first), at most its limit.
     async fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError>;
 
+    // Console users and sessions (see [`console`]).
+
+    /// Stores a new user. A name already stored is [`StoreError::Duplicate`] (with the name) and writes nothing;
+    /// a name that is not 1–64 characters of `[a-z0-9._@-]` or a hash that is not a PHC string (`$argon2...`) is
+    /// refused.
+    async fn user_create(&self, user: &ConsoleUser) -> Result<(), StoreError> {
+        let _ = user;
+        Err(step9(self.backend()))
+    }
+    /// The user named `name` (exact match).
+    async fn user_get(&self, name: &str) -> Result<Option<ConsoleUser>, StoreError> {
+        let _ = name;
+        Err(step9(self.backend()))
+    }
+    /// Every user, by name (bytewise).
+    async fn users(&self) -> Result<Vec<ConsoleUser>, StoreError> {
+        Err(step9(self.backend()))
+    }
+    /// Sets the password hash (and `password_changed_at` to `at`) and ends every session of the user, in one
+    /// transaction; false when there is no such user.
+    async fn user_set_password(
+        &self,
+        name: &str,
+        password_hash: &str,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        let _ = (name, password_hash, at);
+        Err(step9(self.backend()))
+    }
+    /// Sets the role; false when there is no such user. Sessions stay (the console reads the role per request).
+    async fn user_set_role(&self, name: &str, role: Role) -> Result<bool, StoreError> {
+        let _ = (name, role);
+        Err(step9(self.backend()))
+    }
+    /// Sets `last_login_at`; nothing when there is no such user.
+    async fn user_logged_in(&self, name: &str, at: i64) -> Result<(), StoreError> {
+        let _ = (name, at);
+        Err(step9(self.backend()))
+    }
+    /// Deletes the user and every session of it, in one transaction; false when there is no such user.
+    async fn user_delete(&self, name: &str) -> Result<bool, StoreError> {
+        let _ = name;
+        Err(step9(self.backend()))
+    }
+    /// Stores a new session; an `id_hash` already stored is [`StoreError::Duplicate`]; a user that does not
+    /// exist is refused (a foreign key).
+    async fn session_create(&self, session: &ConsoleSession) -> Result<(), StoreError> {
+        let _ = session;
+        Err(step9(self.backend()))
+    }
+    /// The session whose secret hashes to `id_hash`, expired or not (the caller checks).
+    async fn session_get(&self, id_hash: &str) -> Result<Option<ConsoleSession>, StoreError> {
+        let _ = id_hash;
+        Err(step9(self.backend()))
+    }
+    /// Sets `last_seen_at` (nothing when there is no such session).
+    async fn session_touch(&self, id_hash: &str, at: i64) -> Result<(), StoreError> {
+        let _ = (id_hash, at);
+        Err(step9(self.backend()))
+    }
+    /// Ends one session; false when there was none.
+    async fn session_delete(&self, id_hash: &str) -> Result<bool, StoreError> {
+        let _ = id_hash;
+        Err(step9(self.backend()))
+    }
+    /// Deletes sessions last seen before `idle_before` or expiring at or before `now`; returns how many.
+    async fn sessions_purge(&self, idle_before: i64, now: i64) -> Result<u64, StoreError> {
+        let _ = (idle_before, now);
+        Err(step9(self.backend()))
+    }
+
+    // The dashboard's counters (see [`traffic`]).
+
+    /// Counts handled messages in their hours, in one transaction (upserts; concurrent callers on any handle or
+    /// node add up exactly).
+    async fn traffic_add(&self, traffic: &[Traffic]) -> Result<(), StoreError> {
+        let _ = traffic;
+        Err(step9(self.backend()))
+    }
+    /// Counters of hours in `[since, until)`, by hour, direction, verdict, action (bytewise).
+    async fn traffic(&self, since: i64, until: i64) -> Result<Vec<TrafficCount>, StoreError> {
+        let _ = (since, until);
+        Err(step9(self.backend()))
+    }
+    /// The findings carried by most messages in hours `[since, until)`, most first (ties by name), at most
+    /// `limit`.
+    async fn top_findings(
+        &self,
+        since: i64,
+        until: i64,
+        limit: u32,
+    ) -> Result<Vec<FindingCount>, StoreError> {
+        let _ = (since, until, limit);
+        Err(step9(self.backend()))
+    }
+    /// Deletes counters of hours before `before`; returns how many rows.
+    async fn traffic_prune(&self, before: i64) -> Result<u64, StoreError> {
+        let _ = before;
+        Err(step9(self.backend()))
+    }
+
     /// Registrable domains the organisation has *sent* mail to: the safer list for look-alike checks (a domain
     /// that only ever wrote to us proves nothing). Added after the first contract; the default says so.
     async fn outbound_correspondent_domains(&self) -> Result<Vec<String>, StoreError> {
@@ -389,6 +494,11 @@ pub trait Store: Send + Sync {
             self.backend()
         )))
     }
+}
+
+// TEMPORARY until the backends implement step 9.
+fn step9(backend: &str) -> StoreError {
+    StoreError::Database(format!("{backend}: console step not implemented"))
 }
 
 /// Connect/acquire timeout: a dead database must fail fast, not hang a milter.
