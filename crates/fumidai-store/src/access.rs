@@ -13,7 +13,7 @@
 use serde::{Deserialize, Serialize};
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row, Type};
 
-use crate::sql::{classify, RowsAffected};
+use crate::sql::{classify, execute_count2, RowsAffected};
 use crate::StoreError;
 
 /// Longest token id, in characters of `[A-Za-z0-9_-]`.
@@ -231,30 +231,6 @@ where
         .map_err(classify)
 }
 
-/// Runs `statement` on token `id` with time `at`; returns how many rows it changed.
-async fn token_update<'c, DB, E>(
-    executor: E,
-    statement: &'static str,
-    id: &str,
-    at: i64,
-) -> Result<u64, StoreError>
-where
-    DB: Database,
-    DB::Arguments: IntoArguments<DB>,
-    DB::QueryResult: RowsAffected,
-    E: Executor<'c, Database = DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-{
-    let done = sqlx::query::<DB>(statement)
-        .bind(id.to_string())
-        .bind(at)
-        .execute(executor)
-        .await
-        .map_err(classify)?;
-    Ok(done.rows_affected())
-}
-
 /// Sets `last_used_at` of token `id` (nothing when there is no such token).
 pub(crate) async fn token_used<'c, DB, E>(
     executor: E,
@@ -270,7 +246,7 @@ where
     for<'q> String: Encode<'q, DB> + Type<DB>,
     for<'q> i64: Encode<'q, DB> + Type<DB>,
 {
-    token_update(executor, sql.token_used, id, at)
+    execute_count2(executor, sql.token_used, id.to_string(), at)
         .await
         .map(drop)
 }
@@ -290,7 +266,7 @@ where
     for<'q> String: Encode<'q, DB> + Type<DB>,
     for<'q> i64: Encode<'q, DB> + Type<DB>,
 {
-    Ok(token_update(executor, sql.token_revoke, id, at).await? > 0)
+    Ok(execute_count2(executor, sql.token_revoke, id.to_string(), at).await? > 0)
 }
 
 /// Every token, newest first.

@@ -33,8 +33,9 @@
 //! binary and applied in order, each in its own transaction, recorded in `schema_migrations (version, name,
 //! applied_at)`. Applying is idempotent; on PostgreSQL a session advisory lock (keyed by the schema) makes nodes
 //! that start together apply each step once. New tables (quarantine, events, alert cases, outbound watch, API
-//! access) are new steps, their SQL text per backend in `src/sqlite/` and `src/postgres/`; query bodies that differ
-//! only in dialect (run, bind, map rows) are shared, generic over sqlx's `Database`, in `src/sql.rs`.
+//! access, console) are new steps, their SQL text per backend in `src/sqlite/` and `src/postgres/`; query bodies
+//! that differ only in dialect (run, bind, map rows) are shared, generic over sqlx's `Database`, in `src/sql.rs`
+//! and in each step's module (`src/access.rs`, `src/console.rs`, ...).
 //!
 //! Exchange history (step 1):
 //! - `address_exchange (local_address, external_address)` — primary key, so a lookup is one B-tree probe.
@@ -65,6 +66,13 @@
 //!
 //! API access (step 8, see [`access`]): `api_token` (the SHA-256 of each secret, unique, never the secret; scopes
 //! as space-separated words) and `audit_log` (ids from AUTOINCREMENT / BIGSERIAL; indexed by `at`).
+//!
+//! Console (step 9, see [`console`] and [`traffic`]): `console_user` (by name; the argon2id PHC string of the
+//! password, never the password; the role as a word), `console_session` (the SHA-256 of each cookie's secret;
+//! `user_name` references the user `ON DELETE CASCADE`, which SQLite applies because every connection turns
+//! foreign keys on; indexed by `user_name`), and the dashboard's counters `traffic_hour` (messages per hour,
+//! direction, verdict and action) and `finding_hour` (messages per hour and finding), both keyed by hour first,
+//! upserted and pruned by hour.
 //!
 //! Addresses are trimmed, lower-cased and their domains IDNA-encoded (`info@例え.jp` → `info@xn--r8jz45g.jp`)
 //! before they are stored or looked up; exchanges whose addresses are not `local@domain` are skipped.
@@ -117,16 +125,16 @@ pub mod postgres;
 pub mod quarantine;
 mod sql;
 pub mod sqlite;
-pub mod traffic;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod traffic;
 
 pub use access::{ApiToken, AuditEntry, AuditFilter};
-pub use console::{ConsoleSession, ConsoleUser, Role};
 pub use alerts::{
     AuthCheck, Case, CaseFilter, CaseRules, CaseState, EventKind, EventRecorded,
     IndustryEnterprises, Notification, Organisation, Sample, SampleAttachment, SpringboardEvent,
 };
+pub use console::{ConsoleSession, ConsoleUser, Role};
 pub use feeds::{Indicator, IndicatorKind};
 pub use fumidai_core::Direction;
 pub use normalize::{
@@ -196,8 +204,9 @@ pub enum StoreError {
     Database(String),
     #[error("invalid store location {0:?}: expected a SQLite file path or a postgres:// URL")]
     BadLocation(String),
-    /// `quarantine_put` or `token_create` with an id (or a token hash) already stored, given here by the id
-    /// (nothing was written; what is stored stays as it was).
+    /// `quarantine_put`, `token_create`, `user_create` or `session_create` with an id (or a token hash, a user
+    /// name, a session hash) already stored, given here by the id, the name or `session` (nothing was written;
+    /// what is stored stays as it was).
     #[error("{0} already exists")]
     Duplicate(String),
     /// A quarantined original whose bytes do not match the size and SHA-256 stored with them.
@@ -380,19 +389,11 @@ pub trait Store: Send + Sync {
     /// Stores a new user. A name already stored is [`StoreError::Duplicate`] (with the name) and writes nothing;
     /// a name that is not 1–64 characters of `[a-z0-9._@-]` or a hash that is not a PHC string (`$argon2...`) is
     /// refused.
-    async fn user_create(&self, user: &ConsoleUser) -> Result<(), StoreError> {
-        let _ = user;
-        Err(step9(self.backend()))
-    }
+    async fn user_create(&self, user: &ConsoleUser) -> Result<(), StoreError>;
     /// The user named `name` (exact match).
-    async fn user_get(&self, name: &str) -> Result<Option<ConsoleUser>, StoreError> {
-        let _ = name;
-        Err(step9(self.backend()))
-    }
+    async fn user_get(&self, name: &str) -> Result<Option<ConsoleUser>, StoreError>;
     /// Every user, by name (bytewise).
-    async fn users(&self) -> Result<Vec<ConsoleUser>, StoreError> {
-        Err(step9(self.backend()))
-    }
+    async fn users(&self) -> Result<Vec<ConsoleUser>, StoreError>;
     /// Sets the password hash (and `password_changed_at` to `at`) and ends every session of the user, in one
     /// transaction; false when there is no such user.
     async fn user_set_password(
@@ -400,81 +401,44 @@ pub trait Store: Send + Sync {
         name: &str,
         password_hash: &str,
         at: i64,
-    ) -> Result<bool, StoreError> {
-        let _ = (name, password_hash, at);
-        Err(step9(self.backend()))
-    }
+    ) -> Result<bool, StoreError>;
     /// Sets the role; false when there is no such user. Sessions stay (the console reads the role per request).
-    async fn user_set_role(&self, name: &str, role: Role) -> Result<bool, StoreError> {
-        let _ = (name, role);
-        Err(step9(self.backend()))
-    }
+    async fn user_set_role(&self, name: &str, role: Role) -> Result<bool, StoreError>;
     /// Sets `last_login_at`; nothing when there is no such user.
-    async fn user_logged_in(&self, name: &str, at: i64) -> Result<(), StoreError> {
-        let _ = (name, at);
-        Err(step9(self.backend()))
-    }
+    async fn user_logged_in(&self, name: &str, at: i64) -> Result<(), StoreError>;
     /// Deletes the user and every session of it, in one transaction; false when there is no such user.
-    async fn user_delete(&self, name: &str) -> Result<bool, StoreError> {
-        let _ = name;
-        Err(step9(self.backend()))
-    }
-    /// Stores a new session; an `id_hash` already stored is [`StoreError::Duplicate`]; a user that does not
-    /// exist is refused (a foreign key).
-    async fn session_create(&self, session: &ConsoleSession) -> Result<(), StoreError> {
-        let _ = session;
-        Err(step9(self.backend()))
-    }
+    async fn user_delete(&self, name: &str) -> Result<bool, StoreError>;
+    /// Stores a new session; an `id_hash` already stored is [`StoreError::Duplicate`] (`session`); a user that
+    /// does not exist is refused (a foreign key), and so is a hash that is not 64 lower-case hex digits or a CSRF
+    /// token that is empty or over 128 characters.
+    async fn session_create(&self, session: &ConsoleSession) -> Result<(), StoreError>;
     /// The session whose secret hashes to `id_hash`, expired or not (the caller checks).
-    async fn session_get(&self, id_hash: &str) -> Result<Option<ConsoleSession>, StoreError> {
-        let _ = id_hash;
-        Err(step9(self.backend()))
-    }
+    async fn session_get(&self, id_hash: &str) -> Result<Option<ConsoleSession>, StoreError>;
     /// Sets `last_seen_at` (nothing when there is no such session).
-    async fn session_touch(&self, id_hash: &str, at: i64) -> Result<(), StoreError> {
-        let _ = (id_hash, at);
-        Err(step9(self.backend()))
-    }
+    async fn session_touch(&self, id_hash: &str, at: i64) -> Result<(), StoreError>;
     /// Ends one session; false when there was none.
-    async fn session_delete(&self, id_hash: &str) -> Result<bool, StoreError> {
-        let _ = id_hash;
-        Err(step9(self.backend()))
-    }
+    async fn session_delete(&self, id_hash: &str) -> Result<bool, StoreError>;
     /// Deletes sessions last seen before `idle_before` or expiring at or before `now`; returns how many.
-    async fn sessions_purge(&self, idle_before: i64, now: i64) -> Result<u64, StoreError> {
-        let _ = (idle_before, now);
-        Err(step9(self.backend()))
-    }
+    async fn sessions_purge(&self, idle_before: i64, now: i64) -> Result<u64, StoreError>;
 
     // The dashboard's counters (see [`traffic`]).
 
     /// Counts handled messages in their hours, in one transaction (upserts; concurrent callers on any handle or
-    /// node add up exactly).
-    async fn traffic_add(&self, traffic: &[Traffic]) -> Result<(), StoreError> {
-        let _ = traffic;
-        Err(step9(self.backend()))
-    }
+    /// node add up exactly). A direction, verdict, action or counted finding that is not 1–64 characters refuses
+    /// the whole slice; an empty slice writes nothing.
+    async fn traffic_add(&self, traffic: &[Traffic]) -> Result<(), StoreError>;
     /// Counters of hours in `[since, until)`, by hour, direction, verdict, action (bytewise).
-    async fn traffic(&self, since: i64, until: i64) -> Result<Vec<TrafficCount>, StoreError> {
-        let _ = (since, until);
-        Err(step9(self.backend()))
-    }
-    /// The findings carried by most messages in hours `[since, until)`, most first (ties by name), at most
-    /// `limit`.
+    async fn traffic(&self, since: i64, until: i64) -> Result<Vec<TrafficCount>, StoreError>;
+    /// The findings carried by most messages in hours `[since, until)`, most first (ties by name, bytewise), at
+    /// most `limit` (0: 10; more than 1,000 is cut to it).
     async fn top_findings(
         &self,
         since: i64,
         until: i64,
         limit: u32,
-    ) -> Result<Vec<FindingCount>, StoreError> {
-        let _ = (since, until, limit);
-        Err(step9(self.backend()))
-    }
-    /// Deletes counters of hours before `before`; returns how many rows.
-    async fn traffic_prune(&self, before: i64) -> Result<u64, StoreError> {
-        let _ = before;
-        Err(step9(self.backend()))
-    }
+    ) -> Result<Vec<FindingCount>, StoreError>;
+    /// Deletes counters of hours before `before` (both tables, in one transaction); returns how many rows.
+    async fn traffic_prune(&self, before: i64) -> Result<u64, StoreError>;
 
     /// Registrable domains the organisation has *sent* mail to: the safer list for look-alike checks (a domain
     /// that only ever wrote to us proves nothing). Added after the first contract; the default says so.
@@ -494,11 +458,6 @@ pub trait Store: Send + Sync {
             self.backend()
         )))
     }
-}
-
-// TEMPORARY until the backends implement step 9.
-fn step9(backend: &str) -> StoreError {
-    StoreError::Database(format!("{backend}: console step not implemented"))
 }
 
 /// Connect/acquire timeout: a dead database must fail fast, not hang a milter.

@@ -38,6 +38,7 @@ pub const SQLITE: &[Migration] = &[
     migration!("sqlite", 6, "0006", "threat_feeds"),
     migration!("sqlite", 7, "0007", "outbound_watch"),
     migration!("sqlite", 8, "0008", "api_access"),
+    migration!("sqlite", 9, "0009", "console"),
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -49,6 +50,7 @@ pub const POSTGRES: &[Migration] = &[
     migration!("postgres", 6, "0006", "threat_feeds"),
     migration!("postgres", 7, "0007", "outbound_watch"),
     migration!("postgres", 8, "0008", "api_access"),
+    migration!("postgres", 9, "0009", "console"),
 ];
 
 /// Highest version in a list.
@@ -70,7 +72,7 @@ mod tests {
         for list in [SQLITE, POSTGRES] {
             assert!(list.windows(2).all(|w| w[0].version < w[1].version));
         }
-        assert_eq!(latest(SQLITE), 8);
+        assert_eq!(latest(SQLITE), 9);
     }
 
     /// A store at step 2 that has counted an exchange: after step 3 re-ordered the dedup keys, recording that

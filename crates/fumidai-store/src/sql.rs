@@ -155,21 +155,45 @@ where
         .map_err(classify)
 }
 
-/// Runs `sql` with one 64-bit parameter and returns how many rows it changed (pruning).
-pub(crate) async fn execute_count<'c, DB, E>(
+/// Runs `sql` with one parameter and returns how many rows it changed (pruning, deleting by key).
+pub(crate) async fn execute_count<'c, DB, E, V>(
     executor: E,
     sql: &'static str,
-    value: i64,
+    value: V,
 ) -> Result<u64, StoreError>
 where
     DB: Database,
     DB::Arguments: IntoArguments<DB>,
     DB::QueryResult: RowsAffected,
     E: Executor<'c, Database = DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    V: for<'q> Encode<'q, DB> + Type<DB> + Send,
 {
     let done = sqlx::query::<DB>(sql)
         .bind(value)
+        .execute(executor)
+        .await
+        .map_err(classify)?;
+    Ok(done.rows_affected())
+}
+
+/// As [`execute_count`], with two parameters (setting one column of a row found by key).
+pub(crate) async fn execute_count2<'c, DB, E, A, B>(
+    executor: E,
+    sql: &'static str,
+    first: A,
+    second: B,
+) -> Result<u64, StoreError>
+where
+    DB: Database,
+    DB::Arguments: IntoArguments<DB>,
+    DB::QueryResult: RowsAffected,
+    E: Executor<'c, Database = DB>,
+    A: for<'q> Encode<'q, DB> + Type<DB> + Send,
+    B: for<'q> Encode<'q, DB> + Type<DB> + Send,
+{
+    let done = sqlx::query::<DB>(sql)
+        .bind(first)
+        .bind(second)
         .execute(executor)
         .await
         .map_err(classify)?;

@@ -3,10 +3,12 @@
 
 mod access;
 mod alerts;
+mod console;
 mod feeds;
 mod history;
 mod outbound;
 mod quarantine;
+mod traffic;
 
 use std::str::FromStr;
 
@@ -19,11 +21,13 @@ use crate::alerts::{
     Case, CaseFilter, CaseRules, CaseState, EventRecorded, IndustryEnterprises, Notification,
     Organisation, SpringboardEvent,
 };
+use crate::console::{ConsoleSession, ConsoleUser, Role};
 use crate::feeds::Indicator;
 use crate::migrations::{self, Migration};
 use crate::outbound::{AccountState, OutboundSeen, OutboundTally, SentMessage};
 use crate::quarantine::{QuarantineFilter, QuarantineItem, QuarantineMeta, Release};
 use crate::sql::{self, classify, MigrationSql};
+use crate::traffic::{Counts, FindingCount, Traffic, TrafficCount};
 use crate::{Exchange, Lookup, SchemaStatus, Store, StoreError, WhitelistEntry, CONNECT_TIMEOUT};
 
 const BACKEND: &str = "postgres";
@@ -411,5 +415,85 @@ impl Store for PgStore {
 
     async fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
         crate::access::audit_log(&self.pool, &access::SQL, filter).await
+    }
+
+    async fn user_create(&self, user: &ConsoleUser) -> Result<(), StoreError> {
+        crate::console::user_create(&self.pool, &console::SQL, user).await
+    }
+
+    async fn user_get(&self, name: &str) -> Result<Option<ConsoleUser>, StoreError> {
+        crate::console::user_get(&self.pool, &console::SQL, name).await
+    }
+
+    async fn users(&self) -> Result<Vec<ConsoleUser>, StoreError> {
+        crate::console::users(&self.pool, &console::SQL).await
+    }
+
+    async fn user_set_password(
+        &self,
+        name: &str,
+        password_hash: &str,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(classify)?;
+        crate::console::user_set_password(&mut *conn, &console::SQL, name, password_hash, at).await
+    }
+
+    async fn user_set_role(&self, name: &str, role: Role) -> Result<bool, StoreError> {
+        crate::console::user_set_role(&self.pool, &console::SQL, name, role).await
+    }
+
+    async fn user_logged_in(&self, name: &str, at: i64) -> Result<(), StoreError> {
+        crate::console::user_logged_in(&self.pool, &console::SQL, name, at).await
+    }
+
+    async fn user_delete(&self, name: &str) -> Result<bool, StoreError> {
+        crate::console::user_delete(&self.pool, &console::SQL, name).await
+    }
+
+    async fn session_create(&self, session: &ConsoleSession) -> Result<(), StoreError> {
+        crate::console::session_create(&self.pool, &console::SQL, session).await
+    }
+
+    async fn session_get(&self, id_hash: &str) -> Result<Option<ConsoleSession>, StoreError> {
+        crate::console::session_get(&self.pool, &console::SQL, id_hash).await
+    }
+
+    async fn session_touch(&self, id_hash: &str, at: i64) -> Result<(), StoreError> {
+        crate::console::session_touch(&self.pool, &console::SQL, id_hash, at).await
+    }
+
+    async fn session_delete(&self, id_hash: &str) -> Result<bool, StoreError> {
+        crate::console::session_delete(&self.pool, &console::SQL, id_hash).await
+    }
+
+    async fn sessions_purge(&self, idle_before: i64, now: i64) -> Result<u64, StoreError> {
+        crate::console::sessions_purge(&self.pool, &console::SQL, idle_before, now).await
+    }
+
+    async fn traffic_add(&self, traffic: &[Traffic]) -> Result<(), StoreError> {
+        let Some(counts) = Counts::of(traffic)? else {
+            return Ok(());
+        };
+        let mut conn = self.pool.acquire().await.map_err(classify)?;
+        crate::traffic::add(&mut *conn, &traffic::SQL, counts).await
+    }
+
+    async fn traffic(&self, since: i64, until: i64) -> Result<Vec<TrafficCount>, StoreError> {
+        crate::traffic::traffic(&self.pool, &traffic::SQL, since, until).await
+    }
+
+    async fn top_findings(
+        &self,
+        since: i64,
+        until: i64,
+        limit: u32,
+    ) -> Result<Vec<FindingCount>, StoreError> {
+        crate::traffic::top_findings(&self.pool, &traffic::SQL, since, until, limit).await
+    }
+
+    async fn traffic_prune(&self, before: i64) -> Result<u64, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(classify)?;
+        crate::traffic::prune(&mut *conn, &traffic::SQL, before).await
     }
 }

@@ -7,10 +7,12 @@
 mod access;
 mod alerts;
 mod checkpoint;
+mod console;
 mod feeds;
 mod history;
 mod outbound;
 mod quarantine;
+mod traffic;
 mod writer;
 
 use std::path::Path;
@@ -28,11 +30,13 @@ use crate::alerts::{
     Case, CaseFilter, CaseRules, CaseState, EventRecorded, IndustryEnterprises, Notification,
     Organisation, SpringboardEvent,
 };
+use crate::console::{ConsoleSession, ConsoleUser, Role};
 use crate::feeds::Indicator;
 use crate::migrations::{self, Migration};
 use crate::outbound::{AccountState, OutboundSeen, OutboundTally, SentMessage};
 use crate::quarantine::{QuarantineFilter, QuarantineItem, QuarantineMeta, Release};
 use crate::sql::{self, classify, MigrationSql};
+use crate::traffic::{Counts, FindingCount, Traffic, TrafficCount};
 use crate::{Exchange, Lookup, SchemaStatus, Store, StoreError, WhitelistEntry, CONNECT_TIMEOUT};
 use writer::{WriteTo, Writer};
 
@@ -116,6 +120,9 @@ impl SqliteStore {
                 .pragma("mmap_size", MMAP_BYTES)
         };
         let options = options
+            // sqlx's default, spelled out: quarantine rows and console sessions go with their parent by
+            // ON DELETE CASCADE, which SQLite applies only with foreign keys on.
+            .foreign_keys(true)
             .busy_timeout(CONNECT_TIMEOUT)
             .synchronous(SqliteSynchronous::Normal)
             .pragma("cache_size", CACHE_KIB);
@@ -502,6 +509,111 @@ impl Store for SqliteStore {
 
     async fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
         crate::access::audit_log(&mut *self.readers.get().await, &access::SQL, filter).await
+    }
+    async fn user_create(&self, user: &ConsoleUser) -> Result<(), StoreError> {
+        let mut writer = self.writer.lock().await;
+        let mut conn = writer.connection().await;
+        crate::console::user_create(&mut *conn, &console::SQL, user).await
+    }
+
+    async fn user_get(&self, name: &str) -> Result<Option<ConsoleUser>, StoreError> {
+        crate::console::user_get(&mut *self.readers.get().await, &console::SQL, name).await
+    }
+
+    async fn users(&self) -> Result<Vec<ConsoleUser>, StoreError> {
+        crate::console::users(&mut *self.readers.get().await, &console::SQL).await
+    }
+
+    async fn user_set_password(
+        &self,
+        name: &str,
+        password_hash: &str,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        let mut writer = self.writer.lock().await;
+        let mut conn = writer.connection().await;
+        crate::console::user_set_password(&mut *conn, &console::SQL, name, password_hash, at).await
+    }
+
+    async fn user_set_role(&self, name: &str, role: Role) -> Result<bool, StoreError> {
+        let mut writer = self.writer.lock().await;
+        let mut conn = writer.connection().await;
+        crate::console::user_set_role(&mut *conn, &console::SQL, name, role).await
+    }
+
+    async fn user_logged_in(&self, name: &str, at: i64) -> Result<(), StoreError> {
+        let mut writer = self.writer.lock().await;
+        let mut conn = writer.connection().await;
+        crate::console::user_logged_in(&mut *conn, &console::SQL, name, at).await
+    }
+
+    async fn user_delete(&self, name: &str) -> Result<bool, StoreError> {
+        let mut writer = self.writer.lock().await;
+        let mut conn = writer.connection().await;
+        crate::console::user_delete(&mut *conn, &console::SQL, name).await
+    }
+
+    async fn session_create(&self, session: &ConsoleSession) -> Result<(), StoreError> {
+        let mut writer = self.writer.lock().await;
+        let mut conn = writer.connection().await;
+        crate::console::session_create(&mut *conn, &console::SQL, session).await
+    }
+
+    async fn session_get(&self, id_hash: &str) -> Result<Option<ConsoleSession>, StoreError> {
+        crate::console::session_get(&mut *self.readers.get().await, &console::SQL, id_hash).await
+    }
+
+    async fn session_touch(&self, id_hash: &str, at: i64) -> Result<(), StoreError> {
+        let mut writer = self.writer.lock().await;
+        let mut conn = writer.connection().await;
+        crate::console::session_touch(&mut *conn, &console::SQL, id_hash, at).await
+    }
+
+    async fn session_delete(&self, id_hash: &str) -> Result<bool, StoreError> {
+        let mut writer = self.writer.lock().await;
+        let mut conn = writer.connection().await;
+        crate::console::session_delete(&mut *conn, &console::SQL, id_hash).await
+    }
+
+    async fn sessions_purge(&self, idle_before: i64, now: i64) -> Result<u64, StoreError> {
+        let mut writer = self.writer.lock().await;
+        let mut conn = writer.connection().await;
+        crate::console::sessions_purge(&mut *conn, &console::SQL, idle_before, now).await
+    }
+
+    async fn traffic_add(&self, traffic: &[Traffic]) -> Result<(), StoreError> {
+        let Some(counts) = Counts::of(traffic)? else {
+            return Ok(());
+        };
+        let mut writer = self.writer.lock().await;
+        let mut conn = writer.connection().await;
+        crate::traffic::add(&mut *conn, &traffic::SQL, counts).await
+    }
+
+    async fn traffic(&self, since: i64, until: i64) -> Result<Vec<TrafficCount>, StoreError> {
+        crate::traffic::traffic(&mut *self.readers.get().await, &traffic::SQL, since, until).await
+    }
+
+    async fn top_findings(
+        &self,
+        since: i64,
+        until: i64,
+        limit: u32,
+    ) -> Result<Vec<FindingCount>, StoreError> {
+        crate::traffic::top_findings(
+            &mut *self.readers.get().await,
+            &traffic::SQL,
+            since,
+            until,
+            limit,
+        )
+        .await
+    }
+
+    async fn traffic_prune(&self, before: i64) -> Result<u64, StoreError> {
+        let mut writer = self.writer.lock().await;
+        let mut conn = writer.connection().await;
+        crate::traffic::prune(&mut *conn, &traffic::SQL, before).await
     }
 }
 
