@@ -18,7 +18,7 @@ use fumidai_mime::dsn::Bounce;
 use fumidai_outbound::backscatter::check_bounce;
 use fumidai_outbound::sent::{check_references, is_own, sent_message};
 use fumidai_outbound::watch::{account_of, watch, Hold, Outgoing};
-use fumidai_store::registrable_domain_of_address;
+use fumidai_store::{registrable_domain_of_address, Traffic};
 
 /// The actor and the exchange history (whose store also holds the quarantine and the springboard
 /// cases), shared by every message a long-running front end handles.
@@ -223,11 +223,26 @@ impl Gateway {
                 None => {}
             },
         }
+        self.count(&report, &outcome, arrival).await;
         Ok(Handled {
             report,
             outcome,
             raised,
         })
+    }
+
+    /// Counts the message for the console's dashboard. Advisory: a failure is logged, the message was handled.
+    async fn count(&self, report: &MessageReport, outcome: &Outcome, arrival: Arrival<'_>) {
+        let traffic = Traffic {
+            at: arrival.at,
+            direction: arrival.direction.as_str().to_owned(),
+            verdict: report.verdict.as_str().to_owned(),
+            action: outcome.action.as_str().to_owned(),
+            findings: report.findings.iter().map(|f| f.id.to_owned()).collect(),
+        };
+        if let Err(e) = self.history.store().traffic_add(&[traffic]).await {
+            tracing::warn!(error = %e, "message not counted for the dashboard");
+        }
     }
 
     /// The organisation's own registrable domains: `[sender] own_domains`, else those of the recipients of

@@ -1,6 +1,7 @@
 //! The gateway's outbound watch with the other policy for a held account: `OUTBOUND_ACCOUNT_HELD = "tempfail"`
 //! answers 451 (the mail stays on the client's side) and keeps nothing in the quarantine, the alert is raised
-//! by the one message that crossed the threshold, and other accounts go on. Real stores (SQLite, PostgreSQL).
+//! by the one message that crossed the threshold, and other accounts go on; each message is counted for the
+//! dashboard. Real stores (SQLite, PostgreSQL).
 
 use bytes::Bytes;
 use fumidai_act::{Actor, Arrival, Client, Gateway, Raised};
@@ -81,6 +82,23 @@ async fn a_held_account_is_tempfailed_when_the_policy_says_so() {
             .expect("lookup");
         assert_eq!(sent.len(), 1);
         assert_eq!(sent[0].recipient_domains, ["victim.example"]);
+        // Every message is counted for the dashboard, by what was done to it.
+        let counted: Vec<(String, String, i64)> = store
+            .traffic(NOW - 3600, NOW + 3600)
+            .await
+            .expect("traffic")
+            .into_iter()
+            .map(|c| (c.direction, c.action, c.messages))
+            .collect();
+        assert_eq!(
+            counted,
+            [("outbound".into(), "deliver".into(), 2), ("outbound".into(), "tempfail".into(), 2)]
+        );
+        let findings = store.top_findings(NOW - 3600, NOW + 3600, 10).await.expect("findings");
+        assert!(
+            findings.iter().any(|f| f.finding == "OUTBOUND_ACCOUNT_HELD" && f.messages == 2),
+            "{findings:?}"
+        );
     })
     .await;
 }

@@ -132,6 +132,18 @@ pub struct ServerConfig {
     pub listen: String,
     /// Run the milter ([milter]) in the same process.
     pub milter: bool,
+    /// Serve the web console under `/console` (users from `fumidai user add`).
+    pub console: bool,
+    /// A console session ends after this many minutes without a request.
+    pub session_idle_minutes: u32,
+    /// A console session ends this many hours after sign-in, however used.
+    pub session_max_hours: u32,
+    /// Mark the session cookie `Secure` (set it when a TLS proxy is in front, as it should be off the host).
+    pub secure_cookies: bool,
+    /// Failed sign-ins for one user name (or ten times as many from one address) within
+    /// `login_window_minutes` after which further attempts get 429 until the window moves on.
+    pub login_failures: u32,
+    pub login_window_minutes: u32,
 }
 
 impl Default for ServerConfig {
@@ -139,6 +151,12 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: "127.0.0.1:10080".into(),
             milter: true,
+            console: true,
+            session_idle_minutes: 60,
+            session_max_hours: 12,
+            secure_cookies: false,
+            login_failures: 5,
+            login_window_minutes: 15,
         }
     }
 }
@@ -327,6 +345,18 @@ impl Config {
         }
         self.alerts.validate().map_err(ConfigError::Invalid)?;
         self.outbound.validate().map_err(ConfigError::Invalid)?;
+        for (name, value) in [
+            ("session_idle_minutes", self.server.session_idle_minutes),
+            ("session_max_hours", self.server.session_max_hours),
+            ("login_failures", self.server.login_failures),
+            ("login_window_minutes", self.server.login_window_minutes),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Invalid(format!(
+                    "server.{name} must be greater than 0"
+                )));
+            }
+        }
         if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
             return Err(ConfigError::Invalid(format!(
                 "server.listen {:?}: expected HOST:PORT with a numeric host, e.g. \"127.0.0.1:10080\"",

@@ -259,8 +259,15 @@ async fn refresh(shared: Arc<Shared>) {
         {
             tracing::warn!(error = %e, "outbound counters and sent Message-IDs not pruned");
         }
+        let store = current.gateway.history().store();
+        if let Err(e) = store.traffic_prune(now - TRAFFIC_KEPT_SECONDS).await {
+            tracing::warn!(error = %e, "the dashboard's old counters not pruned");
+        }
     }
 }
+
+/// How long the dashboard's hourly counters are kept (it shows two weeks; a quarter leaves room to look back).
+const TRAFFIC_KEPT_SECONDS: i64 = 92 * 86_400;
 
 /// How often springboard events waiting for the collector are sent.
 const FORWARD_EVERY: Duration = Duration::from_secs(30);

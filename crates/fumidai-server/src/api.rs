@@ -9,22 +9,18 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Extension;
-use fumidai_act::{read_original, release, ReleaseError, ReleaseTarget};
 use fumidai_alerts::report::Month;
 use fumidai_core::unix_now;
 use fumidai_engine::Envelope;
-use fumidai_store::{
-    AuditEntry, AuditFilter, CaseFilter, CaseState, EventKind, QuarantineFilter, QuarantineId,
-    WhitelistEntry,
-};
+use fumidai_store::{AuditFilter, CaseFilter, CaseState, EventKind, QuarantineFilter};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{self, Caller};
 use crate::error::json;
-use crate::params::{check_text, Params};
+use crate::params::Params;
 use crate::views::{self, AccountReleaseView, CaseView, QuarantineItemView, ReleaseView};
-use crate::{ApiError, ApiState, OPENAPI};
+use crate::{ops, ApiError, ApiState, OPENAPI};
 
 /// The methods the API uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -266,7 +262,7 @@ async fn quarantine_show(
     State(state): State<ApiState>,
     id: Result<Path<String>, PathRejection>,
 ) -> Answer {
-    let (_, item) = quarantined(&state, id).await?;
+    let item = ops::quarantined(&state, &path_text(id)?).await?;
     Ok(json(StatusCode::OK, &QuarantineItemView::shown(&item)))
 }
 
@@ -274,10 +270,9 @@ async fn quarantine_original(
     State(state): State<ApiState>,
     id: Result<Path<String>, PathRejection>,
 ) -> Answer {
-    let (id, item) = quarantined(&state, id).await?;
-    let original = read_original(state.store(), &id, item.size)
-        .await
-        .map_err(release_error)?;
+    let id = path_text(id)?;
+    let item = ops::quarantined(&state, &id).await?;
+    let original = ops::original(&state, &item).await?;
     // The file name is the id (only [A-Za-z0-9-]), never a name from the mail.
     let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{id}.eml\""))
         .map_err(|e| ApiError::internal(e.to_string()))?;
@@ -303,22 +298,8 @@ async fn quarantine_release(
     Extension(caller): Extension<Caller>,
     id: Result<Path<String>, PathRejection>,
 ) -> Answer {
-    let (id, _) = quarantined(&state, id).await?;
-    let relay = &state.config().quarantine.release_relay;
-    if relay.is_empty() {
-        return Err(ApiError::conflict(
-            "no_relay",
-            "no relay to release to: set [quarantine] release_relay (e.g. \"127.0.0.1:25\")",
-        ));
-    }
-    let target = ReleaseTarget::Smtp {
-        relay: relay.clone(),
-        recipients: None,
-    };
-    let done = release(state.store(), &id, &target, &caller.actor(), unix_now())
-        .await
-        .map_err(release_error)?;
-    audit(&state, &caller, "quarantine.release", &id, &done.to).await;
+    let id = path_text(id)?;
+    let done = ops::release_item(&state, &id, &caller.actor()).await?;
     Ok(json(StatusCode::OK, &ReleaseView::new(&id, &done)))
 }
 
@@ -333,11 +314,8 @@ async fn quarantine_delete(
     Extension(caller): Extension<Caller>,
     id: Result<Path<String>, PathRejection>,
 ) -> Answer {
-    let id = quarantine_id(id)?;
-    if !state.store().quarantine_delete(&id).await? {
-        return Err(no_item(&id));
-    }
-    audit(&state, &caller, "quarantine.delete", &id, "").await;
+    let id = path_text(id)?;
+    ops::delete_item(&state, &id, &caller.actor()).await?;
     Ok(json(
         StatusCode::OK,
         &Deleted {
@@ -391,23 +369,7 @@ async fn whitelist_add(
     body: Body,
 ) -> Answer {
     let add: WhitelistAdd = read_json(&headers, body).await?;
-    check_text("pattern", &add.pattern)?;
-    let pattern = views::whitelist_pattern(&add.pattern).map_err(ApiError::bad_request)?;
-    check_text("comment", &add.comment)?;
-    let entry = WhitelistEntry {
-        pattern,
-        comment: add.comment,
-        added_at: unix_now(),
-    };
-    state.store().whitelist_add(&entry).await?;
-    audit(
-        &state,
-        &caller,
-        "whitelist.add",
-        &entry.pattern,
-        &entry.comment,
-    )
-    .await;
+    let entry = ops::whitelist_add(&state, &caller.actor(), &add.pattern, &add.comment).await?;
     Ok(json(StatusCode::CREATED, &entry))
 }
 
@@ -422,15 +384,7 @@ async fn whitelist_remove(
     Extension(caller): Extension<Caller>,
     pattern: Result<Path<String>, PathRejection>,
 ) -> Answer {
-    let Path(raw) = pattern.map_err(path_error)?;
-    check_text("pattern", &raw)?;
-    let pattern = views::whitelist_pattern(&raw).map_err(ApiError::bad_request)?;
-    if !state.store().whitelist_remove(&pattern).await? {
-        return Err(ApiError::not_found(format!(
-            "{pattern} is not on the whitelist"
-        )));
-    }
-    audit(&state, &caller, "whitelist.remove", &pattern, "").await;
+    let pattern = ops::whitelist_remove(&state, &caller.actor(), &path_text(pattern)?).await?;
     Ok(json(
         StatusCode::OK,
         &Removed {
@@ -478,12 +432,7 @@ async fn case_show(
     State(state): State<ApiState>,
     id: Result<Path<String>, PathRejection>,
 ) -> Answer {
-    let id = case_id(id)?;
-    let case = state
-        .store()
-        .case_get(id)
-        .await?
-        .ok_or_else(|| no_case(id))?;
+    let case = ops::case(&state, case_id(id)?).await?;
     Ok(json(StatusCode::OK, &CaseView::shown(&case)))
 }
 
@@ -502,35 +451,7 @@ async fn case_set_state(
 ) -> Answer {
     let id = case_id(id)?;
     let change: StateChange = read_json(&headers, body).await?;
-    // `notified` is set by sending a notice, never by hand.
-    let new_state = CaseState::parse(&change.state)
-        .filter(|s| *s != CaseState::Notified)
-        .ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "state {:?}: expected new, acknowledged or resolved",
-                change.state
-            ))
-        })?;
-    if !state
-        .store()
-        .case_set_state(id, new_state, unix_now())
-        .await?
-    {
-        return Err(no_case(id));
-    }
-    audit(
-        &state,
-        &caller,
-        "case.state",
-        &id.to_string(),
-        new_state.as_str(),
-    )
-    .await;
-    let case = state
-        .store()
-        .case_get(id)
-        .await?
-        .ok_or_else(|| no_case(id))?;
+    let case = ops::case_set_state(&state, &caller.actor(), id, &change.state).await?;
     Ok(json(StatusCode::OK, &CaseView::shown(&case)))
 }
 
@@ -569,20 +490,9 @@ async fn outbound_release(
     Extension(caller): Extension<Caller>,
     account: Result<Path<String>, PathRejection>,
 ) -> Answer {
-    let Path(account) = account.map_err(path_error)?;
-    check_text("account", &account)?;
-    if account.trim().is_empty() {
-        return Err(ApiError::bad_request("the account is empty"));
-    }
-    let now = unix_now();
+    let account = path_text(account)?;
     let by = caller.actor();
-    if !state.store().outbound_release(&account, now, &by).await? {
-        return Err(ApiError::conflict(
-            "not_held",
-            format!("{account} is not held"),
-        ));
-    }
-    audit(&state, &caller, "outbound.release", &account, "").await;
+    let now = ops::outbound_release(&state, &by, &account).await?;
     Ok(json(
         StatusCode::OK,
         &AccountReleaseView {
@@ -610,77 +520,19 @@ async fn audit_log(State(state): State<ApiState>, RawQuery(query): RawQuery) -> 
     Ok(items(state.store().audit_log(&filter).await?))
 }
 
-/// Records what `caller` did. Done after the action succeeded; should the entry not be written (the store
-/// failing between the two), the action stands and the failure is logged, since answering an error would invite
-/// a retry of something already done.
-async fn audit(state: &ApiState, caller: &Caller, action: &str, target: &str, detail: &str) {
-    let entry = AuditEntry {
-        id: 0,
-        at: unix_now(),
-        actor: caller.actor(),
-        action: action.to_owned(),
-        target: target.to_owned(),
-        detail: detail.to_owned(),
-    };
-    if let Err(e) = state.store().audit_record(&entry).await {
-        tracing::error!(error = %e, actor = %entry.actor, action, target, "api: cannot write the audit entry");
-    }
-}
-
 fn path_error(e: PathRejection) -> ApiError {
     ApiError::bad_request(e.body_text())
 }
 
-fn quarantine_id(id: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
-    let Path(id) = id.map_err(path_error)?;
-    if !QuarantineId::is_valid(&id) {
-        return Err(ApiError::bad_request(format!(
-            "{id:?} is not a quarantine id (1 to 64 characters of A-Z, a-z, 0-9 and -)"
-        )));
-    }
-    Ok(id)
-}
-
-/// The quarantined item the path names: 400 for a malformed id, 404 for an unknown one.
-async fn quarantined(
-    state: &ApiState,
-    id: Result<Path<String>, PathRejection>,
-) -> Result<(String, fumidai_store::QuarantineItem), ApiError> {
-    let id = quarantine_id(id)?;
-    let item = state
-        .store()
-        .quarantine_get(&id)
-        .await?
-        .ok_or_else(|| no_item(&id))?;
-    Ok((id, item))
-}
-
-fn no_item(id: &str) -> ApiError {
-    ApiError::not_found(format!("no quarantined message with id {id}"))
+fn path_text(value: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    let Path(value) = value.map_err(path_error)?;
+    Ok(value)
 }
 
 fn case_id(id: Result<Path<String>, PathRejection>) -> Result<i64, ApiError> {
     let Path(id) = id.map_err(path_error)?;
     id.parse()
         .map_err(|_| ApiError::bad_request(format!("{id:?} is not a case id (an integer)")))
-}
-
-fn no_case(id: i64) -> ApiError {
-    ApiError::not_found(format!("no case {id}"))
-}
-
-fn release_error(e: ReleaseError) -> ApiError {
-    match e {
-        ReleaseError::NotFound(id) => no_item(&id),
-        ReleaseError::Store(e) => e.into(),
-        ReleaseError::Address(_) | ReleaseError::NoRecipient => {
-            ApiError::conflict("unreleasable", e.to_string())
-        }
-        ReleaseError::Smtp { .. } => {
-            ApiError::new(StatusCode::BAD_GATEWAY, "relay_refused", e.to_string())
-        }
-        ReleaseError::Relay(_) | ReleaseError::File { .. } => ApiError::internal(e.to_string()),
-    }
 }
 
 /// Refuses a declared Content-Type outside `allowed` (none declared is taken as meant).

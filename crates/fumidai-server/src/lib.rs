@@ -1,4 +1,4 @@
-//! The HTTP API over one engine and store; the console comes later.
+//! The HTTP API and the web console ([`console`]) over one engine and store.
 //!
 //! Every endpoint is in one table (`api::routes`): its method, path, the scope it needs and its handler. The
 //! router is built from that table, and a unit test holds it against the OpenAPI document
@@ -15,11 +15,14 @@
 
 mod api;
 pub mod auth;
+pub mod console;
 mod error;
+mod ops;
 mod params;
 pub mod views;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::middleware;
@@ -39,14 +42,21 @@ pub struct ApiState {
     engine: Arc<Engine>,
     store: Arc<dyn Store>,
     usage: Arc<auth::UsageClock>,
+    limiter: Arc<console::Limiter>,
 }
 
 impl ApiState {
     pub fn new(engine: Arc<Engine>, store: Arc<dyn Store>) -> ApiState {
+        let server = &engine.config().server;
+        let limiter = console::Limiter::new(
+            server.login_failures,
+            i64::from(server.login_window_minutes) * 60,
+        );
         ApiState {
             engine,
             store,
             usage: Arc::default(),
+            limiter: Arc::new(limiter),
         }
     }
 
@@ -61,11 +71,19 @@ impl ApiState {
     pub fn store(&self) -> &dyn Store {
         &*self.store
     }
+
+    pub(crate) fn limiter(&self) -> &console::Limiter {
+        &self.limiter
+    }
 }
 
 /// The API's router: every route of the table, behind its scope; unknown paths and methods get JSON errors too.
+/// With `[server] console`, the console's pages under `/console`.
 pub fn router(state: ApiState) -> Router {
     let mut router = Router::new();
+    if state.config().server.console {
+        router = router.merge(console::router());
+    }
     for route in api::routes() {
         let handler = match route.scope {
             Some(scope) => route.handler.route_layer(middleware::from_fn_with_state(
@@ -91,7 +109,9 @@ pub async fn serve(
     state: ApiState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    // The peer address is what the console's sign-in limit counts per address.
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -2,193 +2,18 @@
 //! real scan, the quarantine with a real message, the whitelist and history, cases and statistics, the outbound
 //! watch, and the audit log naming the token behind every change. Values from mail come back untouched.
 
-use std::sync::Arc;
+mod common;
 
-use bytes::Bytes;
+use common::{hostile_macro_mail, quarantine, Api, HOSTILE};
 use fumidai_alerts::AlertsConfig;
-use fumidai_engine::{Config, Engine, Envelope};
-use fumidai_server::{new_token, serve, ApiState};
+use fumidai_engine::{Config, Envelope};
+use fumidai_server::new_token;
 use fumidai_store::{
-    Direction, EventKind, Exchange, Notification, OutboundTally, QuarantineId, QuarantineMeta,
-    Sample, SpringboardEvent, Store,
+    Direction, EventKind, Exchange, Notification, OutboundTally, Sample, SpringboardEvent,
 };
-use http_body_util::{BodyExt, Full};
-use hyper::header::{self, HeaderMap, HeaderValue};
-use hyper::{Method, Request, StatusCode};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use hyper::header::{self, HeaderValue};
+use hyper::{Method, StatusCode};
 use serde_json::{json, Value};
-use tokio::sync::oneshot;
-
-const MACRO_MAIL: &str = "corpus/email/generated/emotet_style_autoexec_xlsm.eml";
-const HOSTILE: &str = "<script>alert(1)</script>";
-
-fn testdata(rel: &str) -> Vec<u8> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata")
-        .join(rel);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// The macro mail with its subject replaced by markup.
-fn hostile_macro_mail() -> Vec<u8> {
-    let raw = String::from_utf8(testdata(MACRO_MAIL)).expect("the sample is ASCII");
-    let replaced = raw.replacen(
-        "Subject: RE: Updated price list",
-        &format!("Subject: {HOSTILE}"),
-        1,
-    );
-    assert_ne!(raw, replaced, "the sample's subject line");
-    replaced.into_bytes()
-}
-
-/// The API served on a free port until dropped.
-struct Api {
-    base: String,
-    client: Client<HttpConnector, Full<Bytes>>,
-    store: Arc<dyn Store>,
-    engine: Arc<Engine>,
-    stop: Option<oneshot::Sender<()>>,
-    served: tokio::task::JoinHandle<std::io::Result<()>>,
-}
-
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Bytes,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "{} is not JSON ({e}): {}",
-                self.status,
-                String::from_utf8_lossy(&self.body)
-            )
-        })
-    }
-
-    /// An error answer's code, after checking its shape.
-    fn error(&self) -> String {
-        let body = self.json();
-        assert!(body["message"].is_string(), "{body}");
-        assert_eq!(
-            self.headers.get(header::CONTENT_TYPE),
-            Some(&HeaderValue::from_static("application/json"))
-        );
-        body["error"].as_str().expect("an error code").to_owned()
-    }
-}
-
-impl Api {
-    async fn start(store: Arc<dyn Store>, config: Config) -> Api {
-        let engine = Arc::new(Engine::new(config).expect("engine"));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let state = ApiState::new(engine.clone(), store.clone());
-        let served = tokio::spawn(serve(listener, state, async {
-            let _ = stopped.await;
-        }));
-        Api {
-            base,
-            client: Client::builder(TokioExecutor::new()).build_http(),
-            store,
-            engine,
-            stop: Some(stop),
-            served,
-        }
-    }
-
-    /// Stops the server and waits until it has finished.
-    async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        (&mut self.served).await.unwrap().unwrap();
-    }
-
-    /// A new token with `scopes`, stored; returns its secret and id.
-    async fn token(&self, scopes: &[&str]) -> (String, String) {
-        let (secret, token) =
-            new_token("api test", scopes, fumidai_core::unix_now()).expect("token");
-        self.store.token_create(&token).await.expect("token_create");
-        (secret, token.id)
-    }
-
-    async fn request(
-        &self,
-        method: Method,
-        path: &str,
-        secret: Option<&str>,
-        body: Option<(&str, Vec<u8>)>,
-    ) -> Answer {
-        let mut request = Request::builder()
-            .method(method)
-            .uri(format!("{}{path}", self.base));
-        if let Some(secret) = secret {
-            request = request.header(header::AUTHORIZATION, format!("Bearer {secret}"));
-        }
-        let body = match body {
-            Some((content_type, bytes)) => {
-                request = request.header(header::CONTENT_TYPE, content_type);
-                Bytes::from(bytes)
-            }
-            None => Bytes::new(),
-        };
-        let response = self
-            .client
-            .request(request.body(Full::new(body)).unwrap())
-            .await
-            .expect("the server answers");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response.into_body().collect().await.unwrap().to_bytes();
-        Answer {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    async fn get(&self, path: &str, secret: &str) -> Answer {
-        self.request(Method::GET, path, Some(secret), None).await
-    }
-
-    async fn post_json(&self, path: &str, secret: &str, body: Value) -> Answer {
-        self.request(
-            Method::POST,
-            path,
-            Some(secret),
-            Some(("application/json", body.to_string().into_bytes())),
-        )
-        .await
-    }
-
-    async fn delete(&self, path: &str, secret: &str) -> Answer {
-        self.request(Method::DELETE, path, Some(secret), None).await
-    }
-
-    /// The audit log as (actor, action, target), newest first.
-    async fn audit(&self, secret: &str) -> Vec<(String, String, String)> {
-        let answer = self.get("/api/v1/audit", secret).await;
-        assert_eq!(answer.status, StatusCode::OK);
-        answer.json()["items"]
-            .as_array()
-            .expect("items")
-            .iter()
-            .map(|e| {
-                (
-                    e["actor"].as_str().unwrap().to_owned(),
-                    e["action"].as_str().unwrap().to_owned(),
-                    e["target"].as_str().unwrap().to_owned(),
-                )
-            })
-            .collect()
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_document_needs_no_token_and_everything_else_a_token_with_the_scope() {
@@ -373,37 +198,6 @@ async fn a_scan_returns_the_report_the_cli_prints() {
         api.stop().await;
     })
     .await;
-}
-
-/// Quarantines `raw` as the act stage does: its scan report, envelope and the original.
-async fn quarantine(api: &Api, raw: &[u8], received_at: i64) -> String {
-    let envelope = Envelope {
-        mail_from: Some("ap@example.com".into()),
-        rcpt_to: vec!["victim@example.org".into()],
-    };
-    let report = api.engine.scan(raw, &envelope).unwrap();
-    let id = QuarantineId::generate(received_at);
-    let meta = QuarantineMeta {
-        id: id.clone(),
-        received_at,
-        direction: Direction::Inbound,
-        mail_from: envelope.mail_from.clone(),
-        rcpt_to: envelope.rcpt_to.clone(),
-        from: report.from.clone(),
-        subject: report.subject.clone(),
-        message_id: report.message_id.clone(),
-        verdict: report.verdict.as_str().to_owned(),
-        score: report.score,
-        action: "quarantine".into(),
-        reason: "malicious".into(),
-        findings: report.findings.iter().map(|f| f.id.to_owned()).collect(),
-        report_json: serde_json::to_string(&report).unwrap(),
-    };
-    api.store
-        .quarantine_put(&meta, Bytes::copy_from_slice(raw))
-        .await
-        .unwrap();
-    id
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,6 +12,7 @@ mod quarantine;
 mod report;
 mod scan;
 mod serve;
+mod user;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -86,6 +87,9 @@ enum Command {
     /// Tokens for the HTTP API (scopes; the secret is shown once).
     #[command(subcommand)]
     Token(serve::TokenCommand),
+    /// Users of the web console (/console on [server] listen) and their roles.
+    #[command(subcommand)]
+    User(user::UserCommand),
 }
 
 #[derive(Subcommand)]
@@ -176,6 +180,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Outbound(cmd) => outbound::run(&configured()?, &cmd),
         Command::Serve => serve::serve(source),
         Command::Token(cmd) => serve::token(&configured()?, &cmd),
+        Command::User(cmd) => user::run(&configured()?, &cmd),
         Command::Milter => {
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -220,13 +225,26 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                 );
                 println!("  milter: {}", milter.describe());
+                let server = &config.server;
                 println!(
-                    "  server: HTTP API on {}, {}",
-                    config.server.listen,
-                    if config.server.milter {
+                    "  server: HTTP API on {}, {}; {}",
+                    server.listen,
+                    if server.milter {
                         "with the milter (fumidai serve)"
                     } else {
                         "without the milter"
+                    },
+                    if server.console {
+                        format!(
+                            "console at /console/ (sessions {} min idle, {} h at most; sign-in limit {} failures in {} min{})",
+                            server.session_idle_minutes,
+                            server.session_max_hours,
+                            server.login_failures,
+                            server.login_window_minutes,
+                            if server.secure_cookies { "; Secure cookies" } else { "" }
+                        )
+                    } else {
+                        "no console".to_owned()
                     }
                 );
                 let alerts = &config.alerts;
