@@ -19,6 +19,7 @@ use fumidai_outbound::backscatter::check_bounce;
 use fumidai_outbound::sent::{check_references, is_own, sent_message};
 use fumidai_outbound::watch::{account_of, watch, Hold, Outgoing};
 use fumidai_store::{registrable_domain_of_address, Traffic};
+use std::sync::Arc;
 
 /// The actor and the exchange history (whose store also holds the quarantine and the springboard
 /// cases), shared by every message a long-running front end handles.
@@ -26,6 +27,31 @@ pub struct Gateway {
     actor: Actor,
     history: ExchangeHistory,
     springboard: Option<Springboard>,
+    tally: Arc<TrafficTally>,
+}
+
+/// Messages handled but not yet counted in the store for the dashboard. Every message of an hour adds to the same
+/// few counter rows, so writing them per message makes concurrent messages queue on those rows (measured in
+/// `fumidai-store`'s traffic bench); they are written in batches instead: by [`Gateway::flush_traffic`], which
+/// the milter calls every few seconds and at shutdown, or by the message that fills a batch.
+#[derive(Debug, Default)]
+pub struct TrafficTally {
+    pending: std::sync::Mutex<Vec<Traffic>>,
+}
+
+impl TrafficTally {
+    /// Messages after which the one that fills the batch writes it.
+    const BATCH: usize = 1_000;
+
+    fn add(&self, traffic: Traffic) -> Option<Vec<Traffic>> {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        pending.push(traffic);
+        (pending.len() >= Self::BATCH).then(|| std::mem::take(&mut *pending))
+    }
+
+    fn take(&self) -> Vec<Traffic> {
+        std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()))
+    }
 }
 
 /// What attributes inbound attack mail to an organisation (`[alerts]`).
@@ -117,6 +143,33 @@ impl Gateway {
             actor,
             history,
             springboard,
+            tally: Arc::default(),
+        }
+    }
+
+    /// Goes on counting into `tally` (a reloaded configuration's gateway takes over the running one's, so that
+    /// nothing counted is dropped with the old one).
+    pub fn with_tally(mut self, tally: Arc<TrafficTally>) -> Gateway {
+        self.tally = tally;
+        self
+    }
+
+    pub fn tally(&self) -> &Arc<TrafficTally> {
+        &self.tally
+    }
+
+    /// Writes the messages counted since the last write to the store. Advisory: a failure is logged and those
+    /// counts are dropped (the dashboard undercounts; no mail is affected).
+    pub async fn flush_traffic(&self) {
+        self.write_traffic(self.tally.take()).await;
+    }
+
+    async fn write_traffic(&self, batch: Vec<Traffic>) {
+        if batch.is_empty() {
+            return;
+        }
+        if let Err(e) = self.history.store().traffic_add(&batch).await {
+            tracing::warn!(error = %e, messages = batch.len(), "messages not counted for the dashboard");
         }
     }
 
@@ -231,7 +284,7 @@ impl Gateway {
         })
     }
 
-    /// Counts the message for the console's dashboard. Advisory: a failure is logged, the message was handled.
+    /// Counts the message for the console's dashboard (see [`TrafficTally`]).
     async fn count(&self, report: &MessageReport, outcome: &Outcome, arrival: Arrival<'_>) {
         let traffic = Traffic {
             at: arrival.at,
@@ -240,8 +293,8 @@ impl Gateway {
             action: outcome.action.as_str().to_owned(),
             findings: report.findings.iter().map(|f| f.id.to_owned()).collect(),
         };
-        if let Err(e) = self.history.store().traffic_add(&[traffic]).await {
-            tracing::warn!(error = %e, "message not counted for the dashboard");
+        if let Some(batch) = self.tally.add(traffic) {
+            self.write_traffic(batch).await;
         }
     }
 

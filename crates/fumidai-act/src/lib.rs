@@ -22,7 +22,7 @@ mod plan;
 mod release;
 
 pub use edit::MessageEdit;
-pub use gateway::{Gateway, Handled, Raised};
+pub use gateway::{Gateway, Handled, Raised, TrafficTally};
 pub use release::{read_original, release, ReleaseError, ReleaseTarget};
 
 use bytes::Bytes;

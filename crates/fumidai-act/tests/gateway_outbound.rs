@@ -82,7 +82,9 @@ async fn a_held_account_is_tempfailed_when_the_policy_says_so() {
             .expect("lookup");
         assert_eq!(sent.len(), 1);
         assert_eq!(sent[0].recipient_domains, ["victim.example"]);
-        // Every message is counted for the dashboard, by what was done to it.
+        // Every message is counted for the dashboard, by what was done to it, once the counts are written.
+        assert!(store.traffic(NOW - 3600, NOW + 3600).await.expect("traffic").is_empty());
+        gateway.flush_traffic().await;
         let counted: Vec<(String, String, i64)> = store
             .traffic(NOW - 3600, NOW + 3600)
             .await

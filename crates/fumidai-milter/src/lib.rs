@@ -142,6 +142,7 @@ pub async fn run(source: Source) -> Result<(), MilterError> {
     }
     tokio::spawn(refresh(shared.clone()));
     tokio::spawn(forward(shared.clone()));
+    tokio::spawn(count(shared.clone()));
     signals(&shared, &source).await?;
 
     let grace = shared.current().settings.shutdown_grace;
@@ -157,6 +158,7 @@ pub async fn run(source: Source) -> Result<(), MilterError> {
             "shutdown grace period over; the MTA will tempfail what was in flight"
         );
     }
+    shared.current().gateway.flush_traffic().await;
     for path in unix_paths {
         let _ = std::fs::remove_file(path);
     }
@@ -269,6 +271,20 @@ async fn refresh(shared: Arc<Shared>) {
 /// How long the dashboard's hourly counters are kept (it shows two weeks; a quarter leaves room to look back).
 const TRAFFIC_KEPT_SECONDS: i64 = 92 * 86_400;
 
+/// How often the messages handled are written to the dashboard's counters.
+const COUNT_EVERY: Duration = Duration::from_secs(5);
+
+/// Writes the dashboard's counters every [`COUNT_EVERY`] (see `fumidai_act::TrafficTally`).
+async fn count(shared: Arc<Shared>) {
+    loop {
+        tokio::select! {
+            () = shared.cancel.cancelled() => return,
+            () = tokio::time::sleep(COUNT_EVERY) => {}
+        }
+        shared.current().gateway.flush_traffic().await;
+    }
+}
+
 /// How often springboard events waiting for the collector are sent.
 const FORWARD_EVERY: Duration = Duration::from_secs(30);
 
@@ -324,6 +340,10 @@ async fn reload(shared: &Shared, source: &Source) {
     match loaded {
         Ok(next) => {
             let running = shared.current();
+            let next = Current {
+                gateway: next.gateway.with_tally(running.gateway.tally().clone()),
+                settings: next.settings,
+            };
             if next.settings.listen != running.settings.listen
                 || next.settings.http_listen != running.settings.http_listen
             {

@@ -84,7 +84,7 @@ pub(crate) fn router() -> Router<ApiState> {
 }
 
 /// What every console response carries: no script but our own file, no image but our own, no frames, no
-/// sniffing, no referrer, no caching of pages that show mail.
+/// sniffing, no referrer to other sites, no caching of pages that show mail.
 async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
@@ -96,7 +96,7 @@ async fn security_headers(request: Request, next: Next) -> Response {
         ),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
-        (header::REFERRER_POLICY, "no-referrer"),
+        (header::REFERRER_POLICY, "same-origin"),
     ] {
         headers.insert(name, HeaderValue::from_static(value));
     }

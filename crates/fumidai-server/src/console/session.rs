@@ -208,9 +208,8 @@ impl FromRequestParts<ApiState> for Signed {
     }
 }
 
-/// Refuses a form posted from another site, whatever its cookies: a browser names the page's origin in `Origin`
-/// (and `Sec-Fetch-Site`) on every POST, and it must be this host. SameSite=Strict already keeps the session
-/// cookie off such requests; this covers browsers that ignore it and the sign-in form, which has no session.
+/// Refuses a form posted from another site, whatever its cookies. SameSite=Strict already keeps the session
+/// cookie off such requests; this covers browsers that ignore it, and the sign-in form, which has no session.
 pub(crate) async fn same_origin(request: Request, next: Next) -> Response {
     if request.method() == Method::POST && !from_this_site(request.headers()) {
         let lang = Lang::of(request.headers());
@@ -220,21 +219,17 @@ pub(crate) async fn same_origin(request: Request, next: Next) -> Response {
 }
 
 fn from_this_site(headers: &HeaderMap) -> bool {
-    if headers
-        .get("sec-fetch-site")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|site| site == "cross-site" || site == "same-site")
-    {
-        return false;
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    // Current browsers say who started the request, and no page can set this header. (`Origin` is not enough
+    // alone: under a no-referrer policy Chromium sends `Origin: null` even for a page's own forms.)
+    if let Some(site) = header("sec-fetch-site") {
+        return site == "same-origin";
     }
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+    let Some(origin) = header(header::ORIGIN.as_str()) else {
         // Not a browser that names origins (a script with the cookie): the CSRF token still has to match.
         return true;
     };
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let host = header(header::HOST.as_str()).unwrap_or("");
     let origin_host = origin
         .strip_prefix("http://")
         .or_else(|| origin.strip_prefix("https://"))
@@ -287,6 +282,16 @@ mod tests {
             ("host", "127.0.0.1:10080"),
             ("origin", "http://127.0.0.1:10080"),
             ("sec-fetch-site", "cross-site")
+        ]));
+        assert!(!with(&[
+            ("host", "127.0.0.1:10080"),
+            ("sec-fetch-site", "same-site")
+        ]));
+        // Chromium's own forms under a no-referrer policy.
+        assert!(with(&[
+            ("host", "127.0.0.1:10080"),
+            ("origin", "null"),
+            ("sec-fetch-site", "same-origin")
         ]));
     }
 }

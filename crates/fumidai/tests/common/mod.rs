@@ -2,6 +2,7 @@
 //! temporary directory (or the PostgreSQL URL given).
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod browser;
 pub mod daemon;
 
 use std::path::PathBuf;
