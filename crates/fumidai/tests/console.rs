@@ -9,8 +9,9 @@
 mod common;
 mod rig;
 
-use common::browser::{self, http, Browser, Response};
+use common::browser::{self, Browser};
 use common::daemon::{text, Daemon, WAIT};
+use common::http::{http, Response};
 use common::{json_lines, Site};
 use rig::{Mail, Rig, RigOptions, Xclient};
 use std::io::Write;

@@ -2,8 +2,6 @@
 //! configuration path replaced), reloaded with its ExecReload, stopped with SIGTERM.
 
 use super::Site;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -152,12 +150,11 @@ pub fn http_get(addr: &str, path: &str) -> (u16, String) {
 
 /// An HTTP GET with more header fields (`Authorization: Bearer ...`): (status code, body).
 pub fn http_get_with(addr: &str, path: &str, headers: &[&str]) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).expect("connect to the HTTP listener");
-    let more: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n{more}\r\n").unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let code = out.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = out.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned();
-    (code, body)
+    let fields: Vec<(&str, &str)> = headers
+        .iter()
+        .filter_map(|h| h.split_once(':'))
+        .map(|(name, value)| (name.trim(), value.trim()))
+        .collect();
+    let response = super::http::http(addr, "GET", path, &fields, b"");
+    (response.status, response.body)
 }

@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod daemon;
+pub mod http;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
