@@ -236,6 +236,9 @@ async fn the_quarantine_is_listed_shown_downloaded_released_and_deleted() {
             ("sender=AP%40EXAMPLE", 1),
             ("recipient=victim", 1),
             ("recipient=someone-else", 0),
+            ("text=%3Cscript%3E", 1),
+            ("text=vba_autoexec", 1),
+            ("text=no%20such%20text", 0),
             (&format!("since={now}"), 0),
             (&format!("since={}&until={now}&limit=1", now - 120), 1),
         ] {

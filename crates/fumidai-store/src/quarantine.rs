@@ -90,6 +90,9 @@ pub struct QuarantineFilter {
     pub sender: Option<String>,
     /// A substring of one recipient, case-insensitive as `sender`.
     pub recipient: Option<String>,
+    /// A substring of any of: the id, the subject, MAIL FROM, the header From, a recipient, a finding id;
+    /// case-insensitive as `sender` (the console's search box).
+    pub text: Option<String>,
     /// A finding id, exactly.
     pub finding: Option<String>,
     /// An action, exactly.
@@ -338,6 +341,26 @@ where
             ))
             .push_bind(recipient.to_lowercase())
             .push(") > 0)");
+    }
+    if let Some(text) = &filter.text {
+        let needle = text.to_lowercase();
+        query.push(" AND (1 = 0");
+        for column in ["q.id", "q.subject", "q.mail_from", "q.header_from"] {
+            query
+                .push(format_args!(" OR {position}(lower({column}), "))
+                .push_bind(needle.clone())
+                .push(") > 0");
+        }
+        query
+            .push(format_args!(
+                " OR EXISTS (SELECT 1 FROM quarantine_recipient r WHERE r.id = q.id AND {position}(lower(r.address), "
+            ))
+            .push_bind(needle.clone())
+            .push(format_args!(
+                ") > 0) OR EXISTS (SELECT 1 FROM quarantine_finding f WHERE f.id = q.id AND {position}(lower(f.finding), "
+            ))
+            .push_bind(needle)
+            .push(") > 0))");
     }
     if let Some(finding) = &filter.finding {
         query

@@ -125,6 +125,7 @@ async fn filters_select_and_exclude() {
         a.findings = vec!["PDF_JS".into()];
         a.action = "sanitize".into();
         let mut b = meta("B", 200);
+        b.subject = Some("RE: Updated price list <script>".into());
         b.mail_from = None;
         b.from = Some("Bob <bob@partner.example>".into());
         b.rcpt_to = vec!["taro@example.co.jp".into(), "ops@example.co.jp".into()];
@@ -195,6 +196,30 @@ async fn filters_select_and_exclude() {
             ..Default::default()
         };
         assert_eq!(ids(combined).await, ["B"]);
+        // The search box: any of id, subject, senders, recipients and findings.
+        let text = |s: &str| QuarantineFilter {
+            text: Some(s.into()),
+            ..Default::default()
+        };
+        assert_eq!(ids(text("updated PRICE")).await, ["B"], "subject");
+        assert_eq!(ids(text("請求書")).await, ["C", "A"], "a Japanese subject");
+        assert_eq!(ids(text("alice@evil")).await, ["A"], "mail_from");
+        assert_eq!(ids(text("bob@PARTNER")).await, ["B"], "header from");
+        assert_eq!(ids(text("ops@")).await, ["B"], "a recipient");
+        assert_eq!(ids(text("autoexec")).await, ["C", "B"], "part of a finding");
+        assert_eq!(
+            ids(text("c")).await,
+            ["C", "B", "A"],
+            "the id C, and c in everything else"
+        );
+        assert!(ids(text("<script>x")).await.is_empty());
+        assert!(ids(text("nothing like it")).await.is_empty());
+        let text_and_finding = QuarantineFilter {
+            text: Some("example.co.jp".into()),
+            finding: Some("VBA_AUTOEXEC".into()),
+            ..Default::default()
+        };
+        assert_eq!(ids(text_and_finding).await, ["C", "B"]);
     })
     .await;
 }

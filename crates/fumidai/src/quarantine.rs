@@ -70,6 +70,9 @@ pub struct ListArgs {
     /// A recipient containing this text.
     #[arg(long)]
     recipient: Option<String>,
+    /// Any of id, subject, sender, recipients or finding ids containing this text (as the console's search).
+    #[arg(long)]
+    text: Option<String>,
     /// Items with this finding id.
     #[arg(long)]
     finding: Option<String>,
@@ -164,6 +167,7 @@ async fn list(store: &dyn Store, args: &ListArgs) -> anyhow::Result<ExitCode> {
             until: args.until,
             sender: args.sender.clone(),
             recipient: args.recipient.clone(),
+            text: args.text.clone(),
             finding: args.finding.clone(),
             action: args.action.clone(),
             limit: Some(args.limit),

@@ -36,9 +36,8 @@ const ACTIONS: [&str; 6] = [
     "tempfail",
     "reject",
 ];
-/// Newest quarantined items the search looks through, and rows a page shows.
-const SEARCHED_ITEMS: u32 = 2_000;
-const SHOWN_ITEMS: usize = 200;
+/// Items a quarantine page shows (the newest that match).
+const SHOWN_ITEMS: u32 = 200;
 /// Text of a message shown at most (headers, body, HTML source each); the original has the rest.
 const SHOWN_TEXT: usize = 128 << 10;
 const LISTED_ROWS: u32 = 200;
@@ -158,23 +157,6 @@ pub(crate) async fn dashboard(State(state): State<ApiState>, signed: Signed, uri
     ))
 }
 
-/// Whether an item matches a free-text search (any of its id, subject, senders, recipients, findings).
-fn matches(item: &QuarantineItem, needle: &str) -> bool {
-    let m = &item.meta;
-    let fields = [
-        Some(m.id.as_str()),
-        m.subject.as_deref(),
-        m.from.as_deref(),
-        m.mail_from.as_deref(),
-    ];
-    fields
-        .into_iter()
-        .flatten()
-        .chain(m.rcpt_to.iter().map(String::as_str))
-        .chain(m.findings.iter().map(String::as_str))
-        .any(|field| field.to_lowercase().contains(needle))
-}
-
 fn item_row(item: &QuarantineItem) -> Value {
     let m = &item.meta;
     context! {
@@ -200,19 +182,19 @@ pub(crate) async fn quarantine(
     let q = query_text(&pairs, "q");
     let finding = query_text(&pairs, "finding");
     let filter = QuarantineFilter {
+        text: (!q.is_empty()).then(|| q.clone()),
         finding: (!finding.is_empty()).then(|| finding.clone()),
-        limit: Some(SEARCHED_ITEMS),
+        // One more than shown: whether there are more.
+        limit: Some(SHOWN_ITEMS + 1),
         ..QuarantineFilter::default()
     };
-    let found = state
+    let mut found = state
         .store()
         .quarantine_list(&filter)
         .await
         .map_err(store_error(signed.lang))?;
-    let needle = q.to_lowercase();
-    let mut hits: Vec<&QuarantineItem> = found.iter().filter(|i| matches(i, &needle)).collect();
-    let more = hits.len() > SHOWN_ITEMS || found.len() >= SEARCHED_ITEMS as usize;
-    hits.truncate(SHOWN_ITEMS);
+    let more = found.len() > SHOWN_ITEMS as usize;
+    found.truncate(SHOWN_ITEMS as usize);
     Ok(Frame::of(&signed, &uri, "quarantine").page(
         "quarantine.html",
         "nav_quarantine",
@@ -220,7 +202,7 @@ pub(crate) async fn quarantine(
             q => q,
             finding => finding,
             more => more,
-            items => hits.into_iter().map(item_row).collect::<Vec<_>>(),
+            items => found.iter().map(item_row).collect::<Vec<_>>(),
         },
     ))
 }
