@@ -305,6 +305,63 @@ async fn signing_in_sessions_and_csrf() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_end_when_idle_or_old_and_with_their_user() {
+    fumidai_store::testing::each_backend(|store, _| async move {
+        let api = start_with_users(store, Config::default()).await;
+        let now = fumidai_core::unix_now();
+        // A session as sign-in makes one, with its times set: (last seen, expires).
+        let session =
+            |secret: &str, last_seen_at: i64, expires_at: i64| fumidai_store::ConsoleSession {
+                id_hash: fumidai_server::auth::hash_secret(secret),
+                user_name: "alice".into(),
+                csrf: "token".into(),
+                created_at: now - 7200,
+                last_seen_at,
+                expires_at,
+                peer: "192.0.2.1".into(),
+            };
+        let fresh = session("fresh-secret", now - 30 * 60, now + 3600);
+        let idle = session("idle-secret", now - 61 * 60, now + 3600);
+        let old = session("old-secret", now - 60, now - 1);
+        for s in [&fresh, &idle, &old] {
+            api.store.session_create(s).await.unwrap();
+        }
+        let mut browser = Browser::new(&api);
+        for (secret, stored, works) in [
+            ("fresh-secret", &fresh, true),
+            ("idle-secret", &idle, false),
+            ("old-secret", &old, false),
+        ] {
+            browser.cookies = vec![("fumidai_session".into(), secret.into())];
+            let answer = browser.get("/console/").await;
+            let expected = if works {
+                StatusCode::OK
+            } else {
+                StatusCode::SEE_OTHER
+            };
+            assert_eq!(answer.status, expected, "{secret}");
+            // An ended session is deleted, not just refused.
+            let kept = api.store.session_get(&stored.id_hash).await.unwrap();
+            assert_eq!(kept.is_some(), works, "{secret}");
+        }
+        // Used after more than a minute, the fresh one is marked as seen now (so it stays alive while used).
+        let seen = api
+            .store
+            .session_get(&fresh.id_hash)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(seen.last_seen_at >= now, "{seen:?}");
+        // Removing the user ends the session.
+        assert!(api.store.user_delete("alice").await.unwrap());
+        browser.cookies = vec![("fumidai_session".into(), "fresh-secret".into())];
+        assert_eq!(browser.get("/console/").await.status, StatusCode::SEE_OTHER);
+        api.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_failures_are_rate_limited() {
     let mut config = Config::default();
     config.server.login_failures = 3;
