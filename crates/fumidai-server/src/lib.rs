@@ -109,9 +109,18 @@ pub async fn serve(
     state: ApiState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let purge = state
+        .config()
+        .server
+        .console
+        .then(|| tokio::spawn(console::purge_sessions(state.clone())));
     // The peer address is what the console's sign-in limit counts per address.
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    if let Some(purge) = purge {
+        purge.abort();
+    }
+    served
 }

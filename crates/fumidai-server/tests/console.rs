@@ -305,7 +305,7 @@ async fn signing_in_sessions_and_csrf() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sessions_end_when_idle_or_old_and_with_their_user() {
+async fn sessions_end_when_idle_or_old_and_with_their_user_and_are_purged() {
     fumidai_store::testing::each_backend(|store, _| async move {
         let api = start_with_users(store, Config::default()).await;
         let now = fumidai_core::unix_now();
@@ -352,6 +352,33 @@ async fn sessions_end_when_idle_or_old_and_with_their_user() {
             .unwrap()
             .unwrap();
         assert!(seen.last_seen_at >= now, "{seen:?}");
+        // An ended session nobody presents again is deleted when a server starts (and every 10 minutes).
+        let forgotten = session("forgotten-secret", now - 2 * 3600, now + 3600);
+        api.store.session_create(&forgotten).await.unwrap();
+        let second = Api::start(api.store.clone(), Config::default()).await;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while api
+            .store
+            .session_get(&forgotten.id_hash)
+            .await
+            .unwrap()
+            .is_some()
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the ended session was not purged"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(
+            api.store
+                .session_get(&fresh.id_hash)
+                .await
+                .unwrap()
+                .is_some(),
+            "a live one stays"
+        );
+        second.stop().await;
         // Removing the user ends the session.
         assert!(api.store.user_delete("alice").await.unwrap());
         browser.cookies = vec![("fumidai_session".into(), "fresh-secret".into())];

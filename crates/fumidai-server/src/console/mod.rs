@@ -83,6 +83,24 @@ pub(crate) fn router() -> Router<ApiState> {
         .layer(middleware::from_fn(security_headers))
 }
 
+/// How often sessions that ended (idle or past their end) but were never presented again are deleted.
+const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Deletes ended sessions now and every [`PURGE_EVERY`] (a session presented after its end is deleted at once;
+/// this takes the ones nobody comes back with). Runs until aborted.
+pub(crate) async fn purge_sessions(state: ApiState) {
+    loop {
+        let now = fumidai_core::unix_now();
+        let idle = i64::from(state.config().server.session_idle_minutes) * 60;
+        match state.store().sessions_purge(now - idle, now).await {
+            Ok(0) => {}
+            Ok(ended) => tracing::info!(ended, "console: ended sessions deleted"),
+            Err(e) => tracing::warn!(error = %e, "console: ended sessions not deleted"),
+        }
+        tokio::time::sleep(PURGE_EVERY).await;
+    }
+}
+
 /// What every console response carries: no script but our own file, no image but our own, no frames, no
 /// sniffing, no referrer to other sites, no caching of pages that show mail.
 async fn security_headers(request: Request, next: Next) -> Response {
