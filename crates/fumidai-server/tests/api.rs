@@ -4,13 +4,11 @@
 
 mod common;
 
-use common::{hostile_macro_mail, quarantine, Api, HOSTILE};
+use common::{event, hostile_macro_mail, quarantine, Api, HOSTILE};
 use fumidai_alerts::AlertsConfig;
 use fumidai_engine::{Config, Envelope};
 use fumidai_server::new_token;
-use fumidai_store::{
-    Direction, EventKind, Exchange, Notification, OutboundTally, Sample, SpringboardEvent,
-};
+use fumidai_store::{Direction, EventKind, Exchange, Notification, OutboundTally};
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -472,24 +470,6 @@ async fn the_whitelist_and_the_history_lookup() {
         api.stop().await;
     })
     .await;
-}
-
-fn event(n: u32, organisation: &str, observed_at: i64) -> SpringboardEvent {
-    SpringboardEvent {
-        id: format!("{:064x}", u64::from(n) * 7919),
-        site: "site-a".into(),
-        kind: EventKind::Springboard,
-        organisation: organisation.into(),
-        observed_at,
-        verdict: "malicious".into(),
-        score: 12.0,
-        sample: Sample {
-            message_id: Some(format!("<{n}@mail.{organisation}>")),
-            source_ip: Some("192.0.2.7".into()),
-            subject: Some(HOSTILE.into()),
-            ..Sample::default()
-        },
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{hostile_macro_mail, quarantine, testdata, Answer, Api, HOSTILE, MACRO_MAIL};
+use common::{event, hostile_macro_mail, quarantine, testdata, Answer, Api, HOSTILE, MACRO_MAIL};
 use fumidai_engine::Config;
 use fumidai_server::console::new_user;
 use fumidai_store::{Role, Traffic};
@@ -599,6 +599,27 @@ async fn every_page_renders_in_both_languages_and_mail_stays_text() {
             .await
             .unwrap();
 
+        // A case with its evidence and one notice sent.
+        let rules = fumidai_alerts::AlertsConfig::default().case_rules();
+        let case = api
+            .store
+            .event_record(&event(1, "partner.co.jp", now - 600), &rules, false)
+            .await
+            .unwrap()
+            .case_id;
+        api.store
+            .notification_record(&fumidai_store::Notification {
+                case_id: case,
+                organisation: "partner.co.jp".into(),
+                kind: fumidai_store::EventKind::Springboard,
+                sent_at: now - 300,
+                recipient: "abuse@partner.co.jp".into(),
+                language: "ja".into(),
+                reference: "<notice-1@fumidai.example>".into(),
+            })
+            .await
+            .unwrap();
+
         let mut admin = Browser::signed_in(&api, "root").await;
         let pages = [
             "/console/".to_owned(),
@@ -606,6 +627,7 @@ async fn every_page_renders_in_both_languages_and_mail_stays_text() {
             format!("/console/quarantine?q={}", &id[..8]),
             format!("/console/quarantine/{id}"),
             "/console/cases".to_owned(),
+            format!("/console/cases/{case}"),
             "/console/history?sender=a%40partner.example&local=b%40example.org".to_owned(),
             "/console/statistics".to_owned(),
             "/console/users".to_owned(),
@@ -648,6 +670,15 @@ async fn every_page_renders_in_both_languages_and_mail_stays_text() {
             "the header, as text"
         );
         assert!(item.contains("VBA_AUTOEXEC"), "the findings");
+
+        let case_page = text(&admin.get(&format!("/console/cases/{case}")).await);
+        assert!(case_page.contains("abuse@partner.co.jp"), "the notice sent");
+        assert!(case_page.contains(&escaped("<notice-1@fumidai.example>")));
+        assert!(case_page.contains("192.0.2.7"), "the evidence's source");
+        assert!(
+            case_page.contains(&escaped(HOSTILE)),
+            "the sample's subject, as text"
+        );
 
         let dashboard = text(&admin.get("/console/").await);
         assert!(dashboard.contains("<svg id=\"traffic-chart\""));

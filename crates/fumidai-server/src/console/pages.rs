@@ -485,8 +485,26 @@ pub(crate) async fn case(
     let case = ops::case(&state, case_id(&id, signed.lang)?)
         .await
         .map_err(api(signed.lang))?;
+    // The notices sent about it (they can only be sent after its first event).
+    let notices: Vec<Value> = state
+        .store()
+        .notifications(case.first_seen, unix_now() + 1)
+        .await
+        .map_err(store_error(signed.lang))?
+        .into_iter()
+        .filter(|n| n.case_id == case.id)
+        .map(|n| {
+            context! {
+                sent => jst(n.sent_at),
+                recipient => n.recipient,
+                language => n.language,
+                reference => n.reference,
+            }
+        })
+        .collect();
     let page = context! {
         case => Value::from_serialize(CaseView::shown(&case)),
+        notices => notices,
         last_notified => case.last_notified_at.map(jst),
         settable => ["new", "acknowledged", "resolved"],
     };

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use fumidai_engine::{Config, Engine, Envelope};
 use fumidai_server::{new_token, serve, ApiState};
-use fumidai_store::{Direction, QuarantineId, QuarantineMeta, Store};
+use fumidai_store::{
+    Direction, EventKind, QuarantineId, QuarantineMeta, Sample, SpringboardEvent, Store,
+};
 use http_body_util::{BodyExt, Full};
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, StatusCode};
@@ -231,4 +233,23 @@ pub async fn quarantine(api: &Api, raw: &[u8], received_at: i64) -> String {
         .await
         .unwrap();
     id
+}
+
+/// Springboard event `n` of `organisation`: a sample with a markup subject.
+pub fn event(n: u32, organisation: &str, observed_at: i64) -> SpringboardEvent {
+    SpringboardEvent {
+        id: format!("{:064x}", u64::from(n) * 7919),
+        site: "site-a".into(),
+        kind: EventKind::Springboard,
+        organisation: organisation.into(),
+        observed_at,
+        verdict: "malicious".into(),
+        score: 12.0,
+        sample: Sample {
+            message_id: Some(format!("<{n}@mail.{organisation}>")),
+            source_ip: Some("192.0.2.7".into()),
+            subject: Some(HOSTILE.into()),
+            ..Sample::default()
+        },
+    }
 }
