@@ -13,7 +13,7 @@
 use serde::{Deserialize, Serialize};
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row, Type};
 
-use crate::sql::{classify, execute_count2, RowsAffected};
+use crate::sql::{classify, classify_insert, execute_count2, RowsAffected};
 use crate::StoreError;
 
 /// Longest token id, in characters of `[A-Za-z0-9_-]`.
@@ -195,13 +195,9 @@ where
         .bind(token.created_at)
         .execute(executor)
         .await;
-    match inserted {
-        Ok(_) => Ok(()),
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            Err(StoreError::Duplicate(token.id.clone()))
-        }
-        Err(e) => Err(classify(e)),
-    }
+    inserted
+        .map(drop)
+        .map_err(|e| classify_insert(e, &token.id))
 }
 
 /// The token with hash `token_hash` (exactly as stored: lower-case hex), revoked or not.

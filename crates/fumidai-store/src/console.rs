@@ -15,7 +15,9 @@
 use serde::{Deserialize, Serialize};
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row, Type};
 
-use crate::sql::{begin_statement, classify, execute_count, execute_count2, RowsAffected};
+use crate::sql::{
+    begin_statement, classify, classify_insert, execute_count, execute_count2, RowsAffected,
+};
 use crate::StoreError;
 
 /// Longest user name, in characters of `[a-z0-9._@-]`.
@@ -252,13 +254,9 @@ where
         .bind(user.last_login_at)
         .execute(executor)
         .await;
-    match inserted {
-        Ok(_) => Ok(()),
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            Err(StoreError::Duplicate(user.name.clone()))
-        }
-        Err(e) => Err(classify(e)),
-    }
+    inserted
+        .map(drop)
+        .map_err(|e| classify_insert(e, &user.name))
 }
 
 /// The user named `name`, exactly.
@@ -429,13 +427,10 @@ where
         .await;
     match inserted {
         Ok(_) => Ok(()),
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            Err(StoreError::Duplicate("session".to_string()))
-        }
         Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => Err(StoreError::Database(
             format!("console session: no user {:?}", session.user_name),
         )),
-        Err(e) => Err(classify(e)),
+        Err(e) => Err(classify_insert(e, "session")),
     }
 }
 

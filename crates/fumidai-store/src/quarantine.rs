@@ -15,7 +15,7 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row, Type};
 
-use crate::sql::{classify, RowsAffected};
+use crate::sql::{classify, classify_insert, RowsAffected};
 use crate::{Direction, StoreError};
 
 /// Bytes per stored chunk of an original.
@@ -256,12 +256,7 @@ where
         .bind(meta.report_json.clone())
         .execute(&mut *conn)
         .await;
-    match inserted {
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            return Err(StoreError::Duplicate(meta.id.clone()))
-        }
-        other => other.map_err(classify)?,
-    };
+    inserted.map_err(|e| classify_insert(e, &meta.id))?;
     for (rows, insert) in [
         (&meta.rcpt_to, sql.insert_recipient),
         (&meta.findings, sql.insert_finding),

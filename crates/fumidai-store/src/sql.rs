@@ -54,6 +54,17 @@ pub(crate) fn classify(e: sqlx::Error) -> StoreError {
     }
 }
 
+/// As [`classify`], but a unique-key violation of an insert is [`StoreError::Duplicate`] naming `what` (the id
+/// or name the caller gave).
+pub(crate) fn classify_insert(e: sqlx::Error, what: &str) -> StoreError {
+    match e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            StoreError::Duplicate(what.to_owned())
+        }
+        e => classify(e),
+    }
+}
+
 /// The statement that begins a write transaction (`BEGIN IMMEDIATE` on SQLite), as an owned string: a
 /// `&'static str` there makes the compiler lose its lifetime when it checks that the backends' futures are `Send`.
 pub(crate) fn begin_statement(text: &str) -> sqlx::AssertSqlSafe<String> {
