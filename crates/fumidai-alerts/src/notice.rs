@@ -27,7 +27,7 @@ const LANGUAGE_SEPARATOR: &str =
 const MAX_SAMPLES: usize = 10;
 
 /// Japan Standard Time, UTC+9 (no daylight saving).
-pub(crate) const JST_OFFSET: i64 = 9 * 3600;
+pub const JST_OFFSET: i64 = 9 * 3600;
 
 /// What a notice is about and who sends it.
 #[derive(Debug, Clone, Copy)]

@@ -17,20 +17,12 @@ use minijinja::context;
 use super::i18n::{Lang, LANG_COOKIE};
 use super::password::{decoy_hash, verify_password};
 use super::session::{self, random_token, same_secret, set_cookie, Signed};
-use super::{is_console_path, Failure, Form, Frame};
+use super::{is_console_path, query_value, Failure, Form, Frame};
 use crate::ApiState;
 
 const LOGIN_COOKIE: &str = "fumidai_login";
 /// How long a sign-in form stays valid.
 const LOGIN_FORM_SECONDS: i64 = 3600;
-
-fn query_value(query: Option<&str>, name: &str) -> Option<String> {
-    query.and_then(|q| {
-        form_urlencoded::parse(q.as_bytes())
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
-    })
-}
 
 /// Where to go after signing in: the page asked for, when it is a console page.
 fn next_page(next: Option<&str>) -> String {

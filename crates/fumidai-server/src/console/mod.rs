@@ -247,11 +247,13 @@ pub(crate) struct Frame<'a> {
 impl<'a> Frame<'a> {
     /// The frame of a signed-in page at `uri`; `?done=<what>` shows what was just done.
     pub fn of(signed: &'a Signed, uri: &Uri, section: &'static str) -> Frame<'a> {
-        let done = uri
-            .query()
-            .and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "done"))
-            .map(|(_, v)| format!("flash_{v}"));
-        let flash = done.and_then(|key| signed.lang.words().get(key.as_str()).copied());
+        let flash = query_value(uri.query(), "done").and_then(|done| {
+            signed
+                .lang
+                .words()
+                .get(format!("flash_{done}").as_str())
+                .copied()
+        });
         Frame {
             lang: signed.lang,
             signed: Some(signed),
@@ -343,6 +345,15 @@ impl Form {
                 )
             })
     }
+}
+
+/// The first value of query parameter `name`, decoded.
+pub(crate) fn query_value(query: Option<&str>, name: &str) -> Option<String> {
+    query.and_then(|q| {
+        form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    })
 }
 
 /// Where to go back to after a form: `path`, with `?done=<what>` for the flash line.

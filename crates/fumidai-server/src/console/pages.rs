@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use fumidai_alerts::notice::jst;
+use fumidai_alerts::notice::{jst, JST_OFFSET};
 use fumidai_alerts::report::Month;
 use fumidai_core::{unix_now, Scan};
 use fumidai_store::{AuditFilter, CaseFilter, CaseState, QuarantineFilter, QuarantineItem, Role};
@@ -16,15 +16,13 @@ use serde::Serialize;
 use super::charts::{stacked, Series};
 use super::session::Signed;
 use super::users::{new_user, user_name};
-use super::{done, Failure, Form, Frame};
+use super::{done, query_value, Failure, Form, Frame};
 use crate::views::{self, CaseView};
 use crate::{ops, ApiState};
 
 type Page = Result<Response, Failure>;
 
 const DAY: i64 = 86_400;
-/// Japan's offset from UTC: the dashboard's days are Japanese days.
-const JST: i64 = 9 * 3600;
 /// Days the dashboard shows.
 const DASHBOARD_DAYS: i64 = 14;
 const VERDICTS: [&str; 3] = ["clean", "suspicious", "malicious"];
@@ -42,17 +40,10 @@ const SHOWN_ITEMS: u32 = 200;
 const SHOWN_TEXT: usize = 128 << 10;
 const LISTED_ROWS: u32 = 200;
 
-fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
-    query
-        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-        .unwrap_or_default()
-}
-
-fn query_text(pairs: &[(String, String)], name: &str) -> String {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.trim().to_owned())
+/// Query parameter `name`, trimmed; empty when absent.
+fn query_text(query: Option<&str>, name: &str) -> String {
+    query_value(query, name)
+        .map(|v| v.trim().to_owned())
         .unwrap_or_default()
 }
 
@@ -72,8 +63,9 @@ async fn posted(signed: &Signed, role: Role, body: Body) -> Result<Form, Failure
     Ok(form)
 }
 
+/// The start of the Japanese day `at` falls in: the dashboard's days are Japanese days.
 fn day_start_jst(at: i64) -> i64 {
-    (at + JST).div_euclid(DAY) * DAY - JST
+    (at + JST_OFFSET).div_euclid(DAY) * DAY - JST_OFFSET
 }
 
 pub(crate) async fn dashboard(State(state): State<ApiState>, signed: Signed, uri: Uri) -> Page {
@@ -178,9 +170,8 @@ pub(crate) async fn quarantine(
     uri: Uri,
     RawQuery(query): RawQuery,
 ) -> Page {
-    let pairs = query_pairs(query.as_deref());
-    let q = query_text(&pairs, "q");
-    let finding = query_text(&pairs, "finding");
+    let q = query_text(query.as_deref(), "q");
+    let finding = query_text(query.as_deref(), "finding");
     let filter = QuarantineFilter {
         text: (!q.is_empty()).then(|| q.clone()),
         finding: (!finding.is_empty()).then(|| finding.clone()),
@@ -209,14 +200,8 @@ pub(crate) async fn quarantine(
 
 /// `text` cut to [`SHOWN_TEXT`] bytes at a character boundary; true when cut.
 fn shown(text: &str) -> (String, bool) {
-    if text.len() <= SHOWN_TEXT {
-        return (text.to_owned(), false);
-    }
-    let mut end = SHOWN_TEXT;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    (text[..end].to_owned(), true)
+    let end = text.floor_char_boundary(SHOWN_TEXT);
+    (text[..end].to_owned(), end < text.len())
 }
 
 /// What the item page shows of a message: its header block, its text, its HTML as source, its attachments.
@@ -237,19 +222,12 @@ struct AttachmentRow {
     size: usize,
 }
 
-fn header_block(raw: &[u8]) -> &[u8] {
-    let end = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .or_else(|| raw.windows(2).position(|w| w == b"\n\n"))
-        .unwrap_or(raw.len());
-    &raw[..end]
-}
-
-fn show_message(raw: &[u8], limits: &fumidai_core::Limits) -> Shown {
-    let mut scan = Scan::new(limits, fumidai_core::hash_only);
-    let message = fumidai_mime::parse(&mut scan, raw);
-    let (headers, cut_headers) = shown(&String::from_utf8_lossy(header_block(raw)));
+/// What the item page shows of a parsed message (`raw` is its original).
+fn show_message(raw: &[u8], message: &fumidai_mime::Message<'_>) -> Shown {
+    // The header block as the parser ends it (`split` returns the body as the rest of `raw`).
+    let (_, body) = fumidai_mime::header::split(raw);
+    let header_block = &raw[..raw.len() - body.len()];
+    let (headers, cut_headers) = shown(String::from_utf8_lossy(header_block).trim_end());
     let (body, cut_body) = shown(&message.text);
     let (html, cut_html) = shown(&message.html);
     Shown {
@@ -275,6 +253,31 @@ fn show_message(raw: &[u8], limits: &fumidai_core::Limits) -> Shown {
     }
 }
 
+/// Parses the original of quarantined item `id` on a blocking thread (a large message is CPU work) and gives
+/// `read` the original and the message.
+async fn read_message<R, F>(
+    state: &ApiState,
+    id: &str,
+    lang: super::Lang,
+    read: F,
+) -> Result<(QuarantineItem, R), Failure>
+where
+    R: Send + 'static,
+    F: FnOnce(&[u8], &fumidai_mime::Message<'_>) -> R + Send + 'static,
+{
+    let item = ops::quarantined(state, id).await.map_err(api(lang))?;
+    let original = ops::original(state, &item).await.map_err(api(lang))?;
+    let limits = state.config().limits.clone();
+    let read = tokio::task::spawn_blocking(move || {
+        let mut scan = Scan::new(&limits, fumidai_core::hash_only);
+        let message = fumidai_mime::parse(&mut scan, &original);
+        read(&original, &message)
+    })
+    .await
+    .map_err(|e| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string(), lang))?;
+    Ok((item, read))
+}
+
 /// The item's findings from its stored report (id, score, where, detail).
 fn findings_of(item: &QuarantineItem) -> Value {
     let report: serde_json::Value =
@@ -297,29 +300,13 @@ fn findings_of(item: &QuarantineItem) -> Value {
     Value::from(findings)
 }
 
-/// The item and its original parsed off the async threads.
-async fn item_and_message(
-    state: &ApiState,
-    id: &str,
-    lang: super::Lang,
-) -> Result<(QuarantineItem, Vec<u8>), Failure> {
-    let item = ops::quarantined(state, id).await.map_err(api(lang))?;
-    let original = ops::original(state, &item).await.map_err(api(lang))?;
-    Ok((item, original))
-}
-
 pub(crate) async fn item(
     State(state): State<ApiState>,
     signed: Signed,
     uri: Uri,
     Path(id): Path<String>,
 ) -> Page {
-    let lang = signed.lang;
-    let (item, original) = item_and_message(&state, &id, lang).await?;
-    let limits = state.config().limits.clone();
-    let message = tokio::task::spawn_blocking(move || show_message(&original, &limits))
-        .await
-        .map_err(|e| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string(), lang))?;
+    let (item, message) = read_message(&state, &id, signed.lang, show_message).await?;
     let m = &item.meta;
     let released: Vec<Value> = item
         .released
@@ -384,7 +371,12 @@ pub(crate) async fn original(
     Path(id): Path<String>,
 ) -> Page {
     signed.require(Role::Operator)?;
-    let (item, original) = item_and_message(&state, &id, signed.lang).await?;
+    let item = ops::quarantined(&state, &id)
+        .await
+        .map_err(api(signed.lang))?;
+    let original = ops::original(&state, &item)
+        .await
+        .map_err(api(signed.lang))?;
     // The id is only [A-Za-z0-9-]: safe as a file name.
     Ok(ops::download(original, &format!("{}.eml", item.meta.id)))
 }
@@ -396,18 +388,13 @@ pub(crate) async fn attachment(
 ) -> Page {
     let lang = signed.lang;
     signed.require(Role::Operator)?;
-    let (_, original) = item_and_message(&state, &id, lang).await?;
-    let limits = state.config().limits.clone();
-    let file = tokio::task::spawn_blocking(move || {
-        let mut scan = Scan::new(&limits, fumidai_core::hash_only);
-        let message = fumidai_mime::parse(&mut scan, &original);
+    let (_, file) = read_message(&state, &id, lang, move |_, message| {
         message
             .attachments
             .get(n)
             .map(|a| (a.name.clone(), a.data.to_vec()))
     })
-    .await
-    .map_err(|e| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string(), lang))?;
+    .await?;
     let Some((name, data)) = file else {
         return Err(Failure::new(
             StatusCode::NOT_FOUND,
@@ -441,8 +428,7 @@ pub(crate) async fn cases(
     uri: Uri,
     RawQuery(query): RawQuery,
 ) -> Page {
-    let pairs = query_pairs(query.as_deref());
-    let wanted = query_text(&pairs, "state");
+    let wanted = query_text(query.as_deref(), "state");
     let filter = CaseFilter {
         state: CaseState::parse(&wanted),
         kind: None,
@@ -552,9 +538,8 @@ pub(crate) async fn history(
     RawQuery(query): RawQuery,
 ) -> Page {
     let lang = signed.lang;
-    let pairs = query_pairs(query.as_deref());
-    let sender = query_text(&pairs, "sender");
-    let local = query_text(&pairs, "local");
+    let sender = query_text(query.as_deref(), "sender");
+    let local = query_text(query.as_deref(), "local");
     let lookup = if sender.is_empty() || local.is_empty() {
         None
     } else {
@@ -622,9 +607,8 @@ pub(crate) async fn statistics(
     RawQuery(query): RawQuery,
 ) -> Page {
     let lang = signed.lang;
-    let pairs = query_pairs(query.as_deref());
     let month = |name: &str| {
-        let text = query_text(&pairs, name);
+        let text = query_text(query.as_deref(), name);
         (!text.is_empty())
             .then(|| {
                 Month::parse(&text)
