@@ -86,6 +86,14 @@ impl Shared {
         Arc::clone(&self.current.read().unwrap_or_else(|e| e.into_inner()))
     }
 
+    /// Waits `period` for a periodic task's next round; false when the milter stops first.
+    async fn wait(&self, period: Duration) -> bool {
+        tokio::select! {
+            () = self.cancel.cancelled() => false,
+            () = tokio::time::sleep(period) => true,
+        }
+    }
+
     fn replace(&self, next: Current) {
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
     }
@@ -227,12 +235,7 @@ async fn accept(shared: Arc<Shared>, listener: Listener, tracker: TaskTracker) {
 /// Reloads the whitelist, correspondents and threat feed from the store every `refresh_seconds`, and drops
 /// outbound counters that left the window and sent Message-IDs past `[outbound] remember_sent_days`.
 async fn refresh(shared: Arc<Shared>) {
-    loop {
-        let every = shared.current().settings.refresh;
-        tokio::select! {
-            () = shared.cancel.cancelled() => return,
-            () = tokio::time::sleep(every) => {}
-        }
+    while shared.wait(shared.current().settings.refresh).await {
         let current = shared.current();
         if let Err(e) = current.gateway.history().refresh().await {
             tracing::warn!(error = %e, "history refresh failed; keeping the loaded whitelist and correspondents");
@@ -276,11 +279,7 @@ const COUNT_EVERY: Duration = Duration::from_secs(5);
 
 /// Writes the dashboard's counters every [`COUNT_EVERY`] (see `fumidai_act::TrafficTally`).
 async fn count(shared: Arc<Shared>) {
-    loop {
-        tokio::select! {
-            () = shared.cancel.cancelled() => return,
-            () = tokio::time::sleep(COUNT_EVERY) => {}
-        }
+    while shared.wait(COUNT_EVERY).await {
         shared.current().gateway.flush_traffic().await;
     }
 }
@@ -291,11 +290,7 @@ const FORWARD_EVERY: Duration = Duration::from_secs(30);
 /// Sends springboard events to the collector (`[alerts] collector_url`) every [`FORWARD_EVERY`]; events stay
 /// in the store's outbox until the collector has them.
 async fn forward(shared: Arc<Shared>) {
-    loop {
-        tokio::select! {
-            () = shared.cancel.cancelled() => return,
-            () = tokio::time::sleep(FORWARD_EVERY) => {}
-        }
+    while shared.wait(FORWARD_EVERY).await {
         let current = shared.current();
         let alerts = &current.gateway.actor().engine().config().alerts;
         if alerts.collector_url.is_empty() {
