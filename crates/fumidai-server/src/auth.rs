@@ -101,11 +101,9 @@ pub fn new_token<S: AsRef<str>>(
         return Err(TokenError::NoName);
     }
     let scopes = validate_scopes(scopes)?;
-    let mut secret_bytes = [0u8; SECRET_BYTES];
-    getrandom::fill(&mut secret_bytes).map_err(TokenError::Random)?;
     let secret = format!(
         "{SECRET_PREFIX}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret_bytes)
+        random_secret().map_err(TokenError::Random)?
     );
     let mut id_bytes = [0u8; 8];
     getrandom::fill(&mut id_bytes).map_err(TokenError::Random)?;
@@ -123,6 +121,14 @@ pub fn new_token<S: AsRef<str>>(
         revoked_at: None,
     };
     Ok((secret, token))
+}
+
+/// 256 random bits in URL-safe base64 (43 characters): API token secrets, console session secrets and CSRF
+/// tokens.
+pub(crate) fn random_secret() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; SECRET_BYTES];
+    getrandom::fill(&mut bytes)?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// Lower-case hex SHA-256 of a secret, as the store keeps it.

@@ -12,13 +12,12 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use base64::Engine as _;
 use fumidai_core::unix_now;
 use fumidai_store::{ConsoleSession, ConsoleUser, Role};
 
 use super::i18n::Lang;
 use super::Failure;
-use crate::auth::hash_secret;
+use crate::auth::{hash_secret, random_secret};
 use crate::ApiState;
 
 pub(crate) const SESSION_COOKIE: &str = "fumidai_session";
@@ -38,17 +37,15 @@ pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> 
         })
 }
 
-/// 256 random bits, URL-safe base64 (43 characters): session secrets and CSRF tokens.
+/// A new random secret ([`crate::auth::random_secret`]), or the failure page.
 pub(crate) fn random_token() -> Result<String, Failure> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| {
+    random_secret().map_err(|e| {
         Failure::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("no randomness from the operating system: {e}"),
             Lang::En,
         )
-    })?;
-    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    })
 }
 
 /// A `Set-Cookie` value for the console's path.
