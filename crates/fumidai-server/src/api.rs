@@ -9,7 +9,6 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Extension;
-use fumidai_alerts::report::Month;
 use fumidai_core::unix_now;
 use fumidai_engine::Envelope;
 use fumidai_store::{AuditFilter, CaseFilter, CaseState, EventKind, QuarantineFilter};
@@ -459,17 +458,7 @@ async fn case_set_state(
 
 async fn statistics(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Answer {
     let p = Params::parse(query.as_deref(), &["since", "until"], &[])?;
-    let month = |name: &str| {
-        p.text(name)
-            .map(|m| Month::parse(&m).map_err(|e| ApiError::bad_request(e.to_string())))
-            .transpose()
-    };
-    let report = views::statistics(state.store(), month("since")?, month("until")?, unix_now())
-        .await
-        .map_err(|e| match e {
-            views::StatisticsError::Period(e) => ApiError::bad_request(e.to_string()),
-            views::StatisticsError::Store(e) => e.into(),
-        })?;
+    let report = ops::statistics(&state, p.text("since"), p.text("until")).await?;
     Ok(json(StatusCode::OK, &report))
 }
 

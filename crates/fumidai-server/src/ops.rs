@@ -4,6 +4,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use fumidai_act::{read_original, release, ReleaseError, ReleaseTarget};
+use fumidai_alerts::report::{Month, Report};
 use fumidai_core::unix_now;
 use fumidai_store::{
     AuditEntry, Case, CaseState, QuarantineId, QuarantineItem, Release, WhitelistEntry,
@@ -161,6 +162,25 @@ pub(crate) async fn case(state: &ApiState, id: i64) -> Result<Case, ApiError> {
 
 fn no_case(id: i64) -> ApiError {
     ApiError::not_found(format!("no case {id}"))
+}
+
+/// The notification statistics of JST months `since` to `until` (`2022-03`; defaults as
+/// [`views::statistics`]): a month that does not parse, or a period backwards or too long, is a 400.
+pub(crate) async fn statistics(
+    state: &ApiState,
+    since: Option<String>,
+    until: Option<String>,
+) -> Result<Report, ApiError> {
+    let month = |text: Option<String>| {
+        text.map(|m| Month::parse(&m).map_err(|e| ApiError::bad_request(e.to_string())))
+            .transpose()
+    };
+    views::statistics(state.store(), month(since)?, month(until)?, unix_now())
+        .await
+        .map_err(|e| match e {
+            views::StatisticsError::Period(e) => ApiError::bad_request(e.to_string()),
+            views::StatisticsError::Store(e) => e.into(),
+        })
 }
 
 /// Releases a held outbound account; returns when.

@@ -7,7 +7,6 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use fumidai_alerts::notice::{jst, JST_OFFSET};
-use fumidai_alerts::report::Month;
 use fumidai_core::{unix_now, Scan};
 use fumidai_store::{AuditFilter, CaseFilter, CaseState, QuarantineFilter, QuarantineItem, Role};
 use minijinja::{context, Value};
@@ -607,23 +606,10 @@ pub(crate) async fn statistics(
     RawQuery(query): RawQuery,
 ) -> Page {
     let lang = signed.lang;
-    let month = |name: &str| {
-        let text = query_text(query.as_deref(), name);
-        (!text.is_empty())
-            .then(|| {
-                Month::parse(&text)
-                    .map_err(|e| Failure::new(StatusCode::BAD_REQUEST, e.to_string(), lang))
-            })
-            .transpose()
-    };
-    let report = views::statistics(state.store(), month("since")?, month("until")?, unix_now())
+    let month = |name: &str| Some(query_text(query.as_deref(), name)).filter(|m| !m.is_empty());
+    let report = ops::statistics(&state, month("since"), month("until"))
         .await
-        .map_err(|e| match e {
-            views::StatisticsError::Period(e) => {
-                Failure::new(StatusCode::BAD_REQUEST, e.to_string(), lang)
-            }
-            views::StatisticsError::Store(e) => Failure::from_store(e, lang),
-        })?;
+        .map_err(api(lang))?;
     let months: Vec<String> = report.months.iter().map(|m| m.month.clone()).collect();
     let series = |name, pick: fn(&fumidai_alerts::report::Counts) -> u64| Series {
         name,
