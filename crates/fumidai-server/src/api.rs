@@ -5,7 +5,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::handler::Handler;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Extension;
@@ -271,27 +271,7 @@ async fn quarantine_original(
     State(state): State<ApiState>,
     id: Result<Path<String>, PathRejection>,
 ) -> Answer {
-    let id = path_text(id)?;
-    let item = ops::quarantined(&state, &id).await?;
-    let original = ops::original(&state, &item).await?;
-    // The file name is the id (only [A-Za-z0-9-]), never a name from the mail.
-    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{id}.eml\""))
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/octet-stream"),
-            ),
-            (header::CONTENT_DISPOSITION, disposition),
-            (
-                header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            ),
-        ],
-        original,
-    )
-        .into_response())
+    ops::original_download(&state, &path_text(id)?).await
 }
 
 async fn quarantine_release(
@@ -592,6 +572,7 @@ async fn read_json<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderValue;
     use std::collections::BTreeSet;
 
     /// Without a Content-Length the limit is found while reading, and is still a 413.

@@ -235,6 +235,14 @@ pub(crate) fn release_error(e: ReleaseError) -> ApiError {
     }
 }
 
+/// The original of quarantined item `id` as a download named `<id>.eml` (the id is only `[A-Za-z0-9-]`, never a
+/// name from the mail).
+pub(crate) async fn original_download(state: &ApiState, id: &str) -> Result<Response, ApiError> {
+    let item = quarantined(state, id).await?;
+    let bytes = original(state, &item).await?;
+    Ok(download(bytes, &format!("{id}.eml")))
+}
+
 /// A file to download: never shown inline, never sniffed, under `file_name` (which the caller made safe).
 pub(crate) fn download(bytes: Vec<u8>, file_name: &str) -> Response {
     // RFC 6266: an ASCII fallback for old clients, the UTF-8 name percent-encoded for the rest.
@@ -258,7 +266,12 @@ pub(crate) fn download(bytes: Vec<u8>, file_name: &str) -> Response {
             }
         })
         .collect();
-    let disposition = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}");
+    // The UTF-8 form only when the ASCII one had to change something.
+    let disposition = if ascii == file_name {
+        format!("attachment; filename=\"{ascii}\"")
+    } else {
+        format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+    };
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -330,6 +343,11 @@ mod tests {
         assert_eq!(
             headers[header::CONTENT_DISPOSITION],
             "attachment; filename=\"___.xlsm\"; filename*=UTF-8''%E8%AB%8B%E6%B1%82%E6%9B%B8.xlsm"
+        );
+        let plain = download(Vec::new(), "20261128T024731-7KX3M9QDB2TZ.eml");
+        assert_eq!(
+            plain.headers()[header::CONTENT_DISPOSITION],
+            "attachment; filename=\"20261128T024731-7KX3M9QDB2TZ.eml\""
         );
     }
 }

@@ -370,14 +370,9 @@ pub(crate) async fn original(
     Path(id): Path<String>,
 ) -> Page {
     signed.require(Role::Operator)?;
-    let item = ops::quarantined(&state, &id)
+    ops::original_download(&state, &id)
         .await
-        .map_err(api(signed.lang))?;
-    let original = ops::original(&state, &item)
-        .await
-        .map_err(api(signed.lang))?;
-    // The id is only [A-Za-z0-9-]: safe as a file name.
-    Ok(ops::download(original, &format!("{}.eml", item.meta.id)))
+        .map_err(api(signed.lang))
 }
 
 pub(crate) async fn attachment(
